@@ -1,0 +1,48 @@
+/**
+ * The one error type of the origin. Every failure a client can see is an `AppError` with a code
+ * from `STATUS_BY_CODE`; the `onError` handler in `app.ts` turns it into the one JSON shape
+ * `{ "error": { "code", "message", "requestId" } }`.
+ */
+export const STATUS_BY_CODE = {
+  bad_request: 400,
+  validation_failed: 400,
+  invalid_encoding: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  embedder_mismatch: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable_document: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof STATUS_BY_CODE;
+
+/** An error whose message is safe to show to the client. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: (typeof STATUS_BY_CODE)[ErrorCode];
+  /** Extra headers the response must carry (e.g. `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = STATUS_BY_CODE[code];
+    this.headers = options?.headers ?? {};
+  }
+}
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; requestId: string };
+}
+
+export function errorBody(code: ErrorCode, message: string, requestId: string): ErrorBody {
+  return { error: { code, message, requestId } };
+}
