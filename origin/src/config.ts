@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/**
+ * Every environment variable the origin reads. `loadConfig` is the only reader of the
+ * environment; the parsed object is passed down to whatever needs it.
+ */
+export const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: int(0, 65_535, 8000),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    /** PostgreSQL connection string; without it the origin runs on an embedded PGlite. */
+    DATABASE_URL: optionalText.pipe(
+      z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+    ),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DB_POOL_MAX: int(1, 100, 10),
+    DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 30_000),
+    ADMIN_TOKEN: optionalText.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
+    EMBEDDER: z.enum(['auto', 'transformers', 'hash']).default('auto'),
+    EMBEDDING_MODEL: z.string().min(1).default('Xenova/paraphrase-multilingual-MiniLM-L12-v2'),
+    EMBEDDING_DTYPE: z.enum(['fp32', 'q8']).default('q8'),
+    MODELS_DIR: z.string().min(1).default('./models'),
+    EMBED_BATCH_SIZE: int(1, 256, 32),
+    HASH_EMBEDDER_DIM: int(16, 4096, 384),
+    CHUNK_MAX_TOKENS: int(32, 2048, 256),
+    CHUNK_OVERLAP_TOKENS: int(0, 512, 32),
+    MAX_UPLOAD_MB: int(1, 1024, 50),
+    MAX_FILES_PER_UPLOAD: int(1, 1000, 100),
+  })
+  .superRefine((value, ctx) => {
+    if (value.CHUNK_OVERLAP_TOKENS * 2 >= value.CHUNK_MAX_TOKENS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHUNK_OVERLAP_TOKENS'],
+        message: 'must be less than half of CHUNK_MAX_TOKENS',
+      });
+    }
+    if (value.NODE_ENV === 'production' && value.ADMIN_TOKEN === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'is required in production' });
+    }
+  });
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+
+/** The origin's configuration, parsed once at boot. */
+export interface Config extends RawConfig {
+  /** `MAX_UPLOAD_MB` in bytes. */
+  maxUploadBytes: number;
+}
+
+/** Raised when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a `ConfigError` naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      return `  ${name}: ${issue.message} (got ${describeValue(env[String(issue.path[0])], name)})`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { ...result.data, maxUploadBytes: result.data.MAX_UPLOAD_MB * MiB };
+}
+
+function describeValue(value: string | undefined, name: string): string {
+  if (value === undefined) return 'nothing';
+  if (/TOKEN|SECRET|PASSWORD|KEY|DATABASE_URL/.test(name)) return 'a value that is not shown';
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}

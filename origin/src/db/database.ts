@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import { vector } from '@electric-sql/pglite-pgvector';
+import pg from 'pg';
+import { registerTypes } from 'pgvector/pg';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+
+/** Which engine is behind the pool. */
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** One `pg` Pool, whichever engine is behind it: there is one SQL code path. */
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly pool: pg.Pool;
+  /** Teaches the pool to parse `vector` columns; call once the extension exists. */
+  registerVectorType(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; without it an embedded PGlite under `dataDir` is used. */
+  url: string | undefined;
+  dataDir: string;
+  poolMax: number;
+  statementTimeoutMs: number;
+}
+
+/**
+ * Opens the database. Type parsers are looked up through a map that `registerVectorType` fills,
+ * so that pooled clients parse vectors without a per-connection query racing the first one.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  // int8 (ids, counts) as numbers: ids stay far below 2^53.
+  const parsers = new Map<number, (value: string) => unknown>([[20, Number]]);
+  const types = {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      return parsers.get(oid) ?? pg.types.getTypeParser(oid, format);
+    },
+  } as pg.CustomTypesConfig;
+
+  const registerVectorType = async (pool: pg.Pool) => {
+    const collector = {
+      query: (text: string, values: unknown[]) => pool.query(text, values),
+      setTypeParser: (oid: number, _format: string, parse: (value: string) => unknown) => {
+        parsers.set(oid, parse);
+      },
+    };
+    await registerTypes(collector as unknown as pg.ClientBase);
+  };
+
+  if (options.url !== undefined) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax,
+      types,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: options.statementTimeoutMs,
+      application_name: 'ragedge-origin',
+    });
+    // An idle client that loses its server emits here; without a listener the process would exit.
+    pool.on('error', () => {});
+    return {
+      kind: 'postgres',
+      pool,
+      registerVectorType: () => registerVectorType(pool),
+      close: () => pool.end(),
+    };
+  }
+
+  const dir = join(options.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const lock: DataDirLock = acquireDataDirLock(dir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dir, { extensions: { vector } });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  // PGlite is one connection: the adapter's pool has a single client and queues the rest.
+  const pool = new pg.Pool({ ...createPgConfig(pglite), types, max: 1 });
+  pool.on('error', () => {});
+  return {
+    kind: 'pglite',
+    pool,
+    registerVectorType: () => registerVectorType(pool),
+    async close() {
+      await pool.end();
+      await pglite.close();
+      lock.release();
+    },
+  };
+}

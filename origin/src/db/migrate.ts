@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** Arbitrary constant shared by every process that migrates this database. */
+const MIGRATION_LOCK_KEY = 727_001;
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The SQL files of `migrations/`, named `NNN_name.sql`, in version order. */
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d{3}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .map((file) => ({
+      version: Number.parseInt(file.slice(0, 3), 10),
+      name: file.slice(4, -4),
+      sql: readFileSync(join(dir, file), 'utf8'),
+    }));
+}
+
+/**
+ * Applies pending migrations in order, each in its own transaction, under a session advisory
+ * lock: when two processes boot at once, the second waits and then finds nothing to do.
+ * Returns the versions it applied.
+ */
+export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await client.query(`create table if not exists schema_migrations (
+        version int primary key,
+        name text not null,
+        applied_at timestamptz not null default now()
+      )`);
+      const { rows } = await client.query<{ version: number }>(
+        'select version from schema_migrations',
+      );
+      const applied = new Set(rows.map((row) => row.version));
+      const done: number[] = [];
+      for (const migration of migrations) {
+        if (applied.has(migration.version)) continue;
+        await client.query('begin');
+        try {
+          await client.query(migration.sql);
+          await client.query('insert into schema_migrations (version, name) values ($1, $2)', [
+            migration.version,
+            migration.name,
+          ]);
+          await client.query('commit');
+        } catch (error) {
+          await client.query('rollback');
+          throw new Error(
+            `migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`,
+            {
+              cause: error,
+            },
+          );
+        }
+        done.push(migration.version);
+      }
+      return done;
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}
