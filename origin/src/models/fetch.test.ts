@@ -1,0 +1,201 @@
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeTinyModels } from '../../../scripts/make-tiny-model.js';
+import { TransformersEmbedder } from '../embedders/transformers.js';
+import { type FetchProgress, fetchModel } from './fetch.js';
+import { startTestHub, type TestHub } from './test-hub.js';
+
+let root: string;
+let sourceDir: string;
+let embedderId: string;
+let hub: TestHub;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'ragedge-fetch-'));
+  sourceDir = join(root, 'source');
+  ({ embedderId } = await makeTinyModels(sourceDir));
+  hub = await startTestHub(sourceDir);
+});
+
+afterAll(async () => {
+  await hub.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  hub.failures.clear();
+  hub.requests.length = 0;
+});
+
+let target = 0;
+/** A fresh, empty models folder per test. */
+function freshModelsDir(): string {
+  target += 1;
+  return join(root, `target-${target}`);
+}
+
+/** Every file under `dir`, relative, sorted. */
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+describe('fetchModel', () => {
+  it('downloads the model files in the hub layout, byte for byte', async () => {
+    const modelsDir = freshModelsDir();
+    const progress: FetchProgress[] = [];
+    const result = await fetchModel({
+      modelId: embedderId,
+      modelsDir,
+      hubUrl: hub.url,
+      dtype: 'fp32',
+      onProgress: (event) => progress.push(event),
+    });
+
+    const expected = [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'onnx/model.onnx',
+    ];
+    expect(result).toEqual({ downloaded: expected, skipped: [], missing: [] });
+    expect(hub.requests).toEqual(expected.map((file) => `/${embedderId}/resolve/main/${file}`));
+    for (const file of expected) {
+      const fetched = await readFile(join(modelsDir, embedderId, file));
+      expect(fetched.equals(await readFile(join(sourceDir, embedderId, file)))).toBe(true);
+    }
+    const done = progress.filter((event) => event.status === 'done').map((event) => event.file);
+    expect(done).toEqual(expected);
+  });
+
+  it('fetches the quantized ONNX file for q8, and the revision asked for', async () => {
+    const modelsDir = freshModelsDir();
+    await fetchModel({ modelId: embedderId, modelsDir, hubUrl: `${hub.url}/`, revision: 'v1.0' });
+    expect(hub.requests).toContain(`/${embedderId}/resolve/v1.0/onnx/model_quantized.onnx`);
+    expect(await listFiles(join(modelsDir, embedderId))).toContain('onnx/model_quantized.onnx');
+  });
+
+  it('tolerates a 404 on an optional file', async () => {
+    const modelsDir = freshModelsDir();
+    hub.failures.set(`${embedderId}/special_tokens_map.json`, 404);
+    const result = await fetchModel({
+      modelId: embedderId,
+      modelsDir,
+      hubUrl: hub.url,
+      dtype: 'fp32',
+    });
+    expect(result.missing).toEqual(['special_tokens_map.json']);
+    expect(await listFiles(join(modelsDir, embedderId))).not.toContain('special_tokens_map.json');
+  });
+
+  it('rejects on a 404 for a required file', async () => {
+    const modelsDir = freshModelsDir();
+    hub.failures.set(`${embedderId}/tokenizer.json`, 404);
+    await expect(
+      fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' }),
+    ).rejects.toThrow(`Could not download ${embedderId}/tokenizer.json`);
+  });
+
+  it('rejects with a clear message on a 500 and leaves no partial file', async () => {
+    const modelsDir = freshModelsDir();
+    hub.failures.set(`${embedderId}/onnx/model.onnx`, 500);
+    await expect(
+      fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' }),
+    ).rejects.toThrow(
+      `Could not download ${embedderId}/onnx/model.onnx from ${hub.url}/${embedderId}/resolve/main/onnx/model.onnx: HTTP 500 Internal Server Error`,
+    );
+    expect(await listFiles(join(modelsDir, embedderId))).toEqual([
+      'config.json',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+  });
+
+  it('leaves no partial file when the connection drops mid-file', async () => {
+    const modelsDir = freshModelsDir();
+    hub.failures.set(`${embedderId}/onnx/model.onnx`, 'truncate');
+    await expect(
+      fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' }),
+    ).rejects.toThrow(`Could not download ${embedderId}/onnx/model.onnx from ${hub.url}`);
+    expect(await listFiles(join(modelsDir, embedderId, 'onnx'))).toEqual([]);
+  });
+
+  it('gives up on a file that stops sending data', async () => {
+    const modelsDir = freshModelsDir();
+    hub.failures.set(`${embedderId}/config.json`, 'stall');
+    await expect(
+      fetchModel({
+        modelId: embedderId,
+        modelsDir,
+        hubUrl: hub.url,
+        dtype: 'fp32',
+        timeoutMs: 200,
+      }),
+    ).rejects.toThrow('no data for 200 ms');
+    expect(await listFiles(join(modelsDir, embedderId))).toEqual([]);
+  });
+
+  it('skips files already present and fetches only what is missing', async () => {
+    const modelsDir = freshModelsDir();
+    hub.failures.set(`${embedderId}/onnx/model.onnx`, 500);
+    await expect(
+      fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' }),
+    ).rejects.toThrow();
+    hub.failures.clear();
+    hub.requests.length = 0;
+
+    const result = await fetchModel({
+      modelId: embedderId,
+      modelsDir,
+      hubUrl: hub.url,
+      dtype: 'fp32',
+    });
+    expect(result.downloaded).toEqual(['onnx/model.onnx']);
+    expect(hub.requests).toEqual([`/${embedderId}/resolve/main/onnx/model.onnx`]);
+
+    hub.requests.length = 0;
+    const again = await fetchModel({
+      modelId: embedderId,
+      modelsDir,
+      hubUrl: hub.url,
+      dtype: 'fp32',
+    });
+    expect(again.downloaded).toEqual([]);
+    expect(again.skipped).toHaveLength(5);
+    expect(hub.requests).toEqual([]);
+  });
+
+  it('refuses a model id that could escape the models folder', async () => {
+    const modelsDir = freshModelsDir();
+    await expect(fetchModel({ modelId: '../etc', modelsDir, hubUrl: hub.url })).rejects.toThrow(
+      'Invalid model id',
+    );
+    await expect(fetchModel({ modelId: 'a/../../b', modelsDir, hubUrl: hub.url })).rejects.toThrow(
+      'Invalid model id',
+    );
+    await expect(stat(modelsDir)).rejects.toThrow();
+  });
+
+  it('produces a copy that TransformersEmbedder loads', async () => {
+    const modelsDir = freshModelsDir();
+    await fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'q8' });
+    const embedder = await TransformersEmbedder.load({
+      modelId: embedderId,
+      modelsDir,
+      dtype: 'q8',
+    });
+    try {
+      const [vector] = await embedder.embed(['install the server']);
+      expect(vector).toHaveLength(32);
+    } finally {
+      await embedder.close();
+    }
+  });
+});
