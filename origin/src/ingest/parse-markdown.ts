@@ -1,0 +1,104 @@
+import type { Block, ParsedDocument } from './parse.js';
+import { cleanInline } from './parse-markdown-inline.js';
+import { joinLines } from './parse-text.js';
+
+const FRONT_MATTER = /^---[ \t]*\n([\s\S]*?)\n(?:---|\.\.\.)[ \t]*(?:\n|$)/;
+const FENCE_OPEN = /^( {0,3})(`{3,}|~{3,})(.*)$/;
+const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+const SETEXT_H1 = /^ {0,3}=+[ \t]*$/;
+const SETEXT_H2 = /^ {0,3}-+[ \t]*$/;
+const THEMATIC_BREAK = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
+const LINK_DEFINITION = /^ {0,3}\[[^\]]+\]:[ \t]*\S+/;
+const TABLE_DELIMITER = /^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$/;
+const BLOCKQUOTE = /^(?: {0,3}>[ \t]?)+/;
+const LIST_ITEM = /^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]/;
+
+/**
+ * Parses Markdown into heading, text and code blocks: ATX and setext headings, fenced code kept
+ * whole, paragraphs split on blank lines with list items kept together, inline syntax stripped.
+ * YAML front matter is dropped; its `title:` is the title, else the first H1.
+ */
+export function parseMarkdown(markdown: string): ParsedDocument {
+  const { body, title } = splitFrontMatter(markdown.replace(/\r\n?/g, '\n'));
+  const lines = body.split('\n');
+  const blocks: Block[] = [];
+  let paragraph: string[] = [];
+  const flush = () => {
+    const text = cleanInline(joinLines(paragraph));
+    if (text !== '') blocks.push({ kind: 'text', text });
+    paragraph = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(BLOCKQUOTE, '');
+    const fence = FENCE_OPEN.exec(line);
+    if (fence && !(fence[2]!.startsWith('`') && fence[3]!.includes('`'))) {
+      flush();
+      // Only a fence opened inside a blockquote has `>` markers to strip from its lines.
+      const unquote = BLOCKQUOTE.test(lines[i]!) ? stripQuote : (l: string) => l;
+      const end = closingFence(lines, i + 1, fence[2]!, unquote);
+      const code = lines.slice(i + 1, end).map((l) => dedent(unquote(l), fence[1]!.length));
+      if (code.some((l) => l.trim() !== '')) blocks.push({ kind: 'code', text: code.join('\n') });
+      i = end;
+      continue;
+    }
+    const atx = ATX_HEADING.exec(line);
+    if (atx) {
+      flush();
+      pushHeading(blocks, atx[1]!.length, atx[2] ?? '');
+    } else if (paragraph.length > 0 && SETEXT_H1.test(line)) {
+      pushHeading(blocks, 1, joinLines(paragraph));
+      paragraph = [];
+    } else if (paragraph.length > 0 && SETEXT_H2.test(line) && !paragraph.some(isListItem)) {
+      pushHeading(blocks, 2, joinLines(paragraph));
+      paragraph = [];
+    } else if (line.trim() === '' || THEMATIC_BREAK.test(line)) {
+      flush();
+    } else if (!LINK_DEFINITION.test(line) && !(line.includes('|') && TABLE_DELIMITER.test(line))) {
+      paragraph.push(line);
+    }
+  }
+  flush();
+  const firstH1 = blocks.find((b) => b.kind === 'heading' && b.level === 1);
+  return { title: title ?? firstH1?.text ?? null, blocks };
+}
+
+function splitFrontMatter(markdown: string): { body: string; title: string | null } {
+  const match = FRONT_MATTER.exec(markdown);
+  if (!match) return { body: markdown, title: null };
+  const raw = /^title:[ \t]*(.+?)[ \t]*$/m.exec(match[1]!)?.[1] ?? '';
+  const title = raw.replace(/^(["'])(.*)\1$/, '$2').trim();
+  return { body: markdown.slice(match[0].length), title: title === '' ? null : title };
+}
+
+/** The index of the line closing a fence opened with `marker`, or the end of the document. */
+function closingFence(
+  lines: readonly string[],
+  from: number,
+  marker: string,
+  unquote: (line: string) => string,
+): number {
+  const closing = new RegExp(`^ {0,3}${marker[0] === '`' ? '`' : '~'}{${marker.length},}[ \\t]*$`);
+  for (let i = from; i < lines.length; i++) {
+    if (closing.test(unquote(lines[i]!))) return i;
+  }
+  return lines.length;
+}
+
+/** Removes up to `indent` leading spaces: the opening fence's indentation, per CommonMark. */
+function dedent(line: string, indent: number): string {
+  const spaces = /^ */.exec(line)![0].length;
+  return line.slice(Math.min(spaces, indent));
+}
+
+function stripQuote(line: string): string {
+  return line.replace(BLOCKQUOTE, '');
+}
+
+function pushHeading(blocks: Block[], level: number, raw: string): void {
+  const text = cleanInline(raw).replace(/\s+/g, ' ');
+  if (text !== '') blocks.push({ kind: 'heading', level, text });
+}
+
+function isListItem(line: string): boolean {
+  return LIST_ITEM.test(line);
+}

@@ -1,0 +1,74 @@
+import { AppError } from '../errors.js';
+import {
+  assertCleanText,
+  checkContentMatchesFormat,
+  decodeUtf8Strict,
+  type SourceFormat,
+} from './formats.js';
+import { parseHtml } from './parse-html.js';
+import { parseMarkdown } from './parse-markdown.js';
+import { type PdfOptions, parsePdf } from './parse-pdf.js';
+import { parseText } from './parse-text.js';
+
+export type { PdfOptions };
+export { parseHtml, parseMarkdown, parsePdf, parseText };
+
+/** One structural unit of a document, as plain text (never markup). */
+export type Block =
+  | { kind: 'heading'; level: number; text: string }
+  | { kind: 'text'; text: string }
+  | { kind: 'code'; text: string };
+
+/** A document reduced to its title and its blocks in reading order. */
+export interface ParsedDocument {
+  title: string | null;
+  blocks: Block[];
+}
+
+/** Limits that bound the work one document may cost. */
+export interface ParseOptions {
+  /** A PDF with more pages is refused (default {@link DEFAULT_MAX_PDF_PAGES}). */
+  maxPdfPages?: number;
+}
+
+/**
+ * Parses one document of `format`. Bytes are checked against the format and decoded as strict
+ * UTF-8 first; strings (submitted as JSON) are checked for NUL characters. `label` (usually the
+ * file name) names the document in error messages. Text comes out NFC-normalized, so that the
+ * same words are indexed alike whatever the source's Unicode form.
+ *
+ * @throws AppError `unsupported_media_type`, `invalid_encoding` or `unprocessable_document`.
+ */
+export async function parseDocument(
+  format: SourceFormat,
+  content: string | Uint8Array,
+  label: string,
+  options: ParseOptions = {},
+): Promise<ParsedDocument> {
+  if (format === 'pdf') {
+    if (typeof content === 'string') {
+      throw new AppError('unsupported_media_type', `${label}: a PDF must be uploaded as a file`);
+    }
+    checkContentMatchesFormat(format, content, label);
+    const pdfOptions: PdfOptions = { label };
+    if (options.maxPdfPages !== undefined) pdfOptions.maxPages = options.maxPdfPages;
+    return normalize(await parsePdf(content, pdfOptions));
+  }
+  let text: string;
+  if (typeof content === 'string') {
+    assertCleanText(content, label);
+    text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
+  } else {
+    checkContentMatchesFormat(format, content, label);
+    text = decodeUtf8Strict(content, label);
+  }
+  const parse = { text: parseText, markdown: parseMarkdown, html: parseHtml }[format];
+  return normalize(parse(text));
+}
+
+function normalize(doc: ParsedDocument): ParsedDocument {
+  return {
+    title: doc.title?.normalize('NFC') ?? null,
+    blocks: doc.blocks.map((block) => ({ ...block, text: block.text.normalize('NFC') })),
+  };
+}
