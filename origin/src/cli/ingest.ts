@@ -1,0 +1,113 @@
+import { stat } from 'node:fs/promises';
+import { SingleBar } from 'cli-progress';
+import { type ApiClient, ApiError } from './api-client.js';
+import { findIngestibleFiles } from './files.js';
+
+/** Files per upload request, and bytes: one transaction at the origin per batch. */
+const BATCH_FILES = 25;
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+type Outcome = 'created' | 'updated' | 'unchanged';
+interface UploadResult {
+  results: Array<{ outcome: Outcome; document: { chunkCount: number } }>;
+}
+
+/** Uploads every ingestible file under `path` to `site`, with a progress bar and a summary. */
+export async function ingestCommand(api: ApiClient, path: string, site: string): Promise<number> {
+  const files = await findIngestibleFiles(path);
+  if (files.length === 0) {
+    process.stderr.write(`no .md, .txt, .html or .pdf files under ${path}\n`);
+    return 1;
+  }
+  await ensureSite(api, site);
+
+  const started = performance.now();
+  const counts = { created: 0, updated: 0, unchanged: 0, failed: 0, chunks: 0 };
+  const failures: string[] = [];
+  const bar = new SingleBar({
+    format: 'ingesting {bar} {value}/{total} files | {chunks} chunks',
+    hideCursor: true,
+    clearOnComplete: true,
+    stream: process.stderr,
+  });
+  const record = ({ results }: UploadResult) => {
+    for (const result of results) {
+      counts[result.outcome] += 1;
+      if (result.outcome !== 'unchanged') counts.chunks += result.document.chunkCount;
+    }
+  };
+
+  bar.start(files.length, 0, { chunks: 0 });
+  try {
+    for (const batch of await batches(files)) {
+      try {
+        record(await api.uploadFiles<UploadResult>(site, batch));
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.code === 'unreachable' || batch.length === 1) {
+          if (error instanceof ApiError && error.code !== 'unreachable') {
+            counts.failed += 1;
+            failures.push(`${batch[0]}: ${error.message}`);
+          } else throw error;
+        } else {
+          // The origin refused the batch as a whole: find the bad files one by one, keep the rest.
+          for (const file of batch) {
+            try {
+              record(await api.uploadFiles<UploadResult>(site, [file]));
+            } catch (single) {
+              if (!(single instanceof ApiError) || single.code === 'unreachable') throw single;
+              counts.failed += 1;
+              failures.push(`${file}: ${single.message}`);
+            }
+          }
+        }
+      }
+      bar.increment(batch.length, { chunks: counts.chunks });
+    }
+  } finally {
+    bar.stop();
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const documents = counts.created + counts.updated + counts.unchanged;
+  process.stdout.write(
+    `${documents} documents (${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ` +
+      `${counts.chunks} chunks written, ${counts.failed} failed, in ${seconds.toFixed(1)} s\n`,
+  );
+  for (const failure of failures) process.stdout.write(`  failed: ${failure}\n`);
+  return counts.failed > 0 ? 1 : 0;
+}
+
+/** Groups files into upload batches of at most BATCH_FILES files and about BATCH_BYTES bytes. */
+async function batches(files: readonly string[]): Promise<string[][]> {
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    const size = (await stat(file)).size;
+    if (current.length > 0 && (current.length >= BATCH_FILES || bytes + size > BATCH_BYTES)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(file);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+async function ensureSite(api: ApiClient, site: string): Promise<void> {
+  try {
+    await api.request('GET', `/api/v1/sites/${encodeURIComponent(site)}`);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    const { site: created } = await api.request<{ site: { publicKey: string } }>(
+      'POST',
+      '/api/v1/sites',
+      {
+        name: site,
+      },
+    );
+    process.stdout.write(`created site ${site} (public key ${created.publicKey})\n`);
+  }
+}

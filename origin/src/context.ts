@@ -1,0 +1,26 @@
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { Embedder } from './embedders/types.js';
+import type { Logger } from './logger.js';
+import type { IngestionService } from './services/ingestion.js';
+
+/** Everything a route needs, built once at startup by `main.ts` (or a test harness). */
+export interface Services {
+  config: Config;
+  db: Database;
+  embedder: Embedder;
+  /** Why this embedder serves (e.g. "model not found in ./models, using the offline embedder"). */
+  embedderReason: string;
+  ingestion: IngestionService;
+  logger: Logger;
+  /** The admin token in force (from ADMIN_TOKEN, or generated into the data folder). */
+  adminToken: string;
+  version: string;
+}
+
+/** Hono's environment for the origin app. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+  };
+}

@@ -1,0 +1,29 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv, Services } from '../../context.js';
+import { parseWith, readJson } from '../../lib/validate.js';
+import { updateSite } from '../../store/sites.js';
+import { OriginString, SiteName, siteJson, Title } from '../schemas.js';
+
+export const UpdateSiteBody = z
+  .object({
+    title: Title.optional(),
+    allowedOrigins: z.array(OriginString).max(100).optional(),
+    rotatePublicKey: z.boolean().optional(),
+  })
+  .strict();
+
+/** `PATCH /api/v1/sites/:site`: title, allowed origins, and rotation of the public key. */
+export function registerUpdateSite(app: Hono<AppEnv>, services: Services): void {
+  app.patch('/api/v1/sites/:site', async (c) => {
+    const name = parseWith(SiteName, c.req.param('site'), 'site');
+    const body = parseWith(UpdateSiteBody, await readJson(c));
+    const site = await updateSite(services.db.pool, name, {
+      title: body.title,
+      allowedOrigins:
+        body.allowedOrigins === undefined ? undefined : [...new Set(body.allowedOrigins)],
+      rotateKey: body.rotatePublicKey,
+    });
+    return c.json({ site: siteJson(site) });
+  });
+}

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import type { Database } from '../db/database.js';
+import { withTransaction } from '../db/transaction.js';
+import { ensureVectorIndex } from '../db/vector-index.js';
+import type { Embedder } from '../embedders/types.js';
+import { AppError } from '../errors.js';
+import { type Chunk, type ChunkOptions, chunkBlocks } from '../ingest/chunk.js';
+import {
+  assertCleanText,
+  checkContentMatchesFormat,
+  decodeUtf8Strict,
+  type SourceFormat,
+} from '../ingest/formats.js';
+import { parseDocument } from '../ingest/parse.js';
+import { BoundedQueue } from '../lib/bounded-queue.js';
+import type { Logger } from '../logger.js';
+import { type ChunkWrite, deleteChunksOfDocuments, insertChunks } from '../store/chunks.js';
+import {
+  type DocumentRecord,
+  deleteDocumentRow,
+  findDocumentsBySources,
+  upsertDocument,
+} from '../store/documents.js';
+import { lockSite, type Site } from '../store/sites.js';
+import { embedAll } from './embed-all.js';
+
+/** Longest title stored; longer derived titles are cut, longer given titles are refused upstream. */
+export const MAX_TITLE_LENGTH = 500;
+
+/** A document as submitted: text from JSON, or the bytes of an uploaded file. */
+export interface IngestInput {
+  format: SourceFormat;
+  content: string | Uint8Array;
+  title?: string | undefined;
+  url?: string | undefined;
+  fileName?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Title and heading path as one line: embedded and searched with the chunk, shown in citations. */
+function contextOf(doc: PreparedDocument, chunk: Chunk): string {
+  return [doc.title, ...chunk.headingPath].join(' › ');
+}
+
+/** A document parsed and chunked, not yet embedded or stored. */
+export interface PreparedDocument {
+  title: string;
+  source: string;
+  url: string | null;
+  fileName: string | null;
+  format: SourceFormat;
+  metadata: Record<string, unknown>;
+  contentHash: string;
+  chunks: Chunk[];
+  byteSize: number;
+}
+
+export type IngestOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface IngestResult {
+  document: DocumentRecord;
+  outcome: IngestOutcome;
+}
+
+export interface IngestionDeps {
+  db: Database;
+  embedder: Embedder;
+  chunking: ChunkOptions;
+  embedBatchSize: number;
+  logger: Logger;
+}
+
+/**
+ * Parse → chunk → embed → store. Everything slow happens before the transaction; the write
+ * itself replaces a document and all its chunks at once, so a reader sees the old version or the
+ * new one, never a mix.
+ */
+export class IngestionService {
+  /** Embedding is CPU-bound: one document at a time, a bounded number waiting. */
+  private readonly queue = new BoundedQueue('ingestion', 1, 32);
+
+  constructor(private readonly deps: IngestionDeps) {}
+
+  /** Validates, parses and chunks a document; stores nothing. Every bad input fails here. */
+  async prepare(site: Site, input: IngestInput): Promise<PreparedDocument> {
+    const label = input.fileName ?? input.url ?? input.title ?? 'the document';
+    this.assertEmbedderMatches(site);
+    const parsed = await parseDocument(input.format, this.decode(input, label), label);
+    const title = (input.title ?? parsed.title ?? input.fileName ?? input.url ?? 'Untitled')
+      .trim()
+      .slice(0, MAX_TITLE_LENGTH);
+    const metadata = input.metadata ?? {};
+    const chunks = chunkBlocks(parsed.blocks, this.deps.chunking);
+    if (chunks.length === 0) {
+      throw new AppError('unprocessable_document', `${label} has no text to index`);
+    }
+    return {
+      title,
+      source: input.url ?? input.fileName ?? title,
+      url: input.url ?? null,
+      fileName: input.fileName ?? null,
+      format: input.format,
+      metadata,
+      contentHash: this.hash({
+        format: input.format,
+        title,
+        url: input.url ?? null,
+        metadata,
+        blocks: parsed.blocks,
+      }),
+      chunks,
+      byteSize:
+        typeof input.content === 'string'
+          ? Buffer.byteLength(input.content)
+          : input.content.byteLength,
+    };
+  }
+
+  /**
+   * Embeds and stores prepared documents, each replacing the one with the same source. All of
+   * them are written in one transaction with bulk chunk inserts: the request stores all or
+   * nothing, and a reader sees each document's old version or its new one, never a mix.
+   */
+  async storeAll(site: Site, docs: readonly PreparedDocument[]): Promise<IngestResult[]> {
+    const sources = docs.map((doc) => doc.source);
+    const duplicate = sources.find((source, index) => sources.indexOf(source) !== index);
+    if (duplicate !== undefined) {
+      throw new AppError(
+        'validation_failed',
+        `two documents of this request share the source "${duplicate}"`,
+      );
+    }
+    const existing = await findDocumentsBySources(this.deps.db.pool, site.id, sources);
+    const isUnchanged = (doc: PreparedDocument) => {
+      const old = existing.get(doc.source);
+      return old !== undefined && old.contentHash === doc.contentHash && old.status === 'ready';
+    };
+    const changed = docs.filter((doc) => !isUnchanged(doc));
+    const texts = changed.flatMap((doc) =>
+      doc.chunks.map((chunk) => `${contextOf(doc, chunk)}\n\n${chunk.text}`),
+    );
+    const embeddings =
+      texts.length === 0
+        ? []
+        : await this.queue.run(() => embedAll(this.deps.embedder, texts, this.deps.embedBatchSize));
+
+    const { embedder } = this.deps;
+    if (changed.length > 0) await ensureVectorIndex(this.deps.db.pool, embedder.dimension);
+    const written =
+      changed.length === 0
+        ? new Map<string, IngestResult>()
+        : await withTransaction(this.deps.db.pool, async (client) => {
+            const locked = await lockSite(client, site.id, { bump: true });
+            this.assertEmbedderMatches(locked);
+            if (locked.embedder === null) {
+              await client.query(
+                'update sites set embedder = $2, embedding_dim = $3 where id = $1',
+                [site.id, embedder.id, embedder.dimension],
+              );
+            }
+            const results = new Map<string, IngestResult>();
+            const rows: ChunkWrite[] = [];
+            const replaced: number[] = [];
+            let next = 0;
+            for (const doc of changed) {
+              const { document, created } = await upsertDocument(client, site.id, {
+                ...doc,
+                chunkCount: doc.chunks.length,
+              });
+              if (!created) replaced.push(document.id);
+              results.set(doc.source, { document, outcome: created ? 'created' : 'updated' });
+              for (const chunk of doc.chunks) {
+                rows.push({
+                  documentId: document.id,
+                  position: chunk.position,
+                  headingPath: chunk.headingPath,
+                  context: contextOf(doc, chunk),
+                  content: chunk.text,
+                  tokenCount: chunk.tokenCount,
+                  embedding: embeddings[next++]!,
+                });
+              }
+            }
+            await deleteChunksOfDocuments(client, replaced);
+            await insertChunks(client, site.id, rows);
+            return results;
+          });
+
+    const results = docs.map(
+      (doc) =>
+        written.get(doc.source) ?? {
+          document: existing.get(doc.source)!,
+          outcome: 'unchanged' as const,
+        },
+    );
+    for (const result of results) {
+      if (result.outcome === 'unchanged') continue;
+      this.deps.logger.info(
+        {
+          site: site.name,
+          documentId: result.document.id,
+          outcome: result.outcome,
+          chunks: result.document.chunkCount,
+        },
+        'document ingested',
+      );
+    }
+    return results;
+  }
+
+  /** `prepare` then `storeAll` for one document. */
+  async ingest(site: Site, input: IngestInput): Promise<IngestResult> {
+    const [result] = await this.storeAll(site, [await this.prepare(site, input)]);
+    return result!;
+  }
+
+  async deleteDocument(site: Site, documentId: number): Promise<void> {
+    await withTransaction(this.deps.db.pool, async (client) => {
+      await lockSite(client, site.id, { bump: true });
+      await deleteDocumentRow(client, site.id, documentId);
+    });
+  }
+
+  /** Refuses to mix vectors of two embedders in one site. */
+  private assertEmbedderMatches(site: Site): void {
+    const { embedder } = this.deps;
+    if (site.embedder === null) return;
+    if (site.embedder !== embedder.id || site.embeddingDim !== embedder.dimension) {
+      throw new AppError(
+        'embedder_mismatch',
+        `site "${site.name}" was indexed with ${site.embedder} (${site.embeddingDim} dimensions) but this origin embeds with ${embedder.id} (${embedder.dimension} dimensions); run \`npm run rag -- reindex --site ${site.name}\` to re-embed it, or start the origin with the embedder that built it`,
+      );
+    }
+  }
+
+  private decode(input: IngestInput, label: string): string | Uint8Array {
+    if (typeof input.content === 'string') {
+      assertCleanText(input.content, label);
+      return input.content;
+    }
+    checkContentMatchesFormat(input.format, input.content, label);
+    return input.format === 'pdf' ? input.content : decodeUtf8Strict(input.content, label);
+  }
+
+  private hash(value: unknown): string {
+    const chunking = `${this.deps.chunking.maxTokens}/${this.deps.chunking.overlapTokens}`;
+    return createHash('sha256').update(chunking).update(JSON.stringify(value)).digest('hex');
+  }
+}

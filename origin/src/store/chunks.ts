@@ -1,0 +1,70 @@
+import type pg from 'pg';
+
+/** A chunk ready to be stored, with its embedding. */
+export interface ChunkWrite {
+  documentId: number;
+  position: number;
+  headingPath: string[];
+  context: string;
+  content: string;
+  tokenCount: number;
+  embedding: Float32Array;
+}
+
+/** Rows per INSERT statement: large enough to amortize round trips, small enough to bound memory. */
+export const CHUNK_INSERT_BATCH = 500;
+/** Separates heading path parts in transit; a control character no parsed text contains. */
+const PATH_SEPARATOR = '\u001f';
+
+/**
+ * pgvector's text form of a vector. Nine significant digits give back the exact float32, in
+ * about two thirds of the characters of a float64 print: less to send, less for the server to parse.
+ */
+export function vectorLiteral(vector: Float32Array | readonly number[]): string {
+  let text = '[';
+  for (let i = 0; i < vector.length; i += 1) {
+    if (i > 0) text += ',';
+    text += vector[i]!.toPrecision(9);
+  }
+  return `${text}]`;
+}
+
+/**
+ * Writes chunks in bulk: one INSERT … SELECT FROM unnest(…) per batch of rows, across
+ * documents, never one statement per chunk.
+ */
+export async function insertChunks(
+  client: pg.PoolClient,
+  siteId: number,
+  chunks: readonly ChunkWrite[],
+): Promise<void> {
+  for (let start = 0; start < chunks.length; start += CHUNK_INSERT_BATCH) {
+    const batch = chunks.slice(start, start + CHUNK_INSERT_BATCH);
+    await client.query(
+      `insert into chunks (document_id, site_id, position, heading_path, context, content, token_count, embedding)
+       select t.document_id, $1, t.position, string_to_array(t.heading_path, $2), t.context, t.content,
+              t.token_count, t.embedding::vector
+       from unnest($3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])
+         as t (document_id, position, heading_path, context, content, token_count, embedding)`,
+      [
+        siteId,
+        PATH_SEPARATOR,
+        batch.map((chunk) => chunk.documentId),
+        batch.map((chunk) => chunk.position),
+        batch.map((chunk) => chunk.headingPath.join(PATH_SEPARATOR)),
+        batch.map((chunk) => chunk.context),
+        batch.map((chunk) => chunk.content),
+        batch.map((chunk) => chunk.tokenCount),
+        batch.map((chunk) => vectorLiteral(chunk.embedding)),
+      ],
+    );
+  }
+}
+
+export async function deleteChunksOfDocuments(
+  client: pg.PoolClient,
+  documentIds: readonly number[],
+): Promise<void> {
+  if (documentIds.length === 0) return;
+  await client.query('delete from chunks where document_id = any($1::bigint[])', [documentIds]);
+}
