@@ -7,6 +7,7 @@
  * Any change to the features, weights or hash changes every vector: give it a new `id`
  * (`hash-v2`) so that an index built with the old one is detected.
  */
+import { COMMON_ENGLISH_WORDS } from './common-words.js';
 import type { Embedder } from './types.js';
 
 export interface HashEmbedderOptions {
@@ -28,11 +29,7 @@ const BIGRAM_SEED = 0x2c1b3c6d;
  * English function words: they carry little of what a passage is about, yet are in every one, so
  * they get a tenth of a word's weight and no trigrams.
  */
-const STOPWORDS = new Set(
-  'a an and are as at be but by do does for from had has have how i if in is it its of on or so that the then there these this to was we were what when where which who why will with you your'.split(
-    ' ',
-  ),
-);
+const STOPWORDS: ReadonlySet<string> = new Set(COMMON_ENGLISH_WORDS);
 const STOPWORD_WEIGHT = 0.1;
 
 /** Letters (with combining marks) and digits; everything else separates words. */
