@@ -8,6 +8,7 @@ import { registerDeleteDocument } from './routes/documents/delete.js';
 import { registerGetDocuments } from './routes/documents/get.js';
 import { registerCreateDocument } from './routes/documents/post.js';
 import { registerHealth } from './routes/health/get.js';
+import { registerSearch } from './routes/search/post.js';
 import { registerDeleteSite } from './routes/sites/delete.js';
 import { registerGetSites } from './routes/sites/get.js';
 import { registerUpdateSite } from './routes/sites/patch.js';
@@ -35,6 +36,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerCreateDocument(app, services);
   registerGetDocuments(app, services);
   registerDeleteDocument(app, services);
+  registerSearch(app, services);
 
   return app;
 }

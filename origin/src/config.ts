@@ -38,6 +38,25 @@ export const ConfigSchema = z
     HASH_EMBEDDER_DIM: int(16, 4096, 384),
     CHUNK_MAX_TOKENS: int(32, 2048, 256),
     CHUNK_OVERLAP_TOKENS: int(0, 512, 32),
+    RERANKER: z.enum(['auto', 'cross-encoder', 'lexical', 'none']).default('auto'),
+    RERANK_MODEL: z.string().min(1).default('Xenova/ms-marco-MiniLM-L-6-v2'),
+    RERANK_TOP_N: int(1, 200, 30),
+    /** Lowest cross-encoder logit that counts as relevant (the "no good answer" signal). */
+    RERANK_MIN_SCORE: z.coerce.number().min(-100).max(100).default(0),
+    /** Lowest cosine similarity that counts as relevant; defaults by embedder when unset. */
+    SEARCH_MIN_SIMILARITY: optionalText.pipe(
+      z.coerce.number<string | undefined>().min(-1).max(1).optional(),
+    ),
+    SEARCH_RRF_K: int(1, 1000, 60),
+    /** Weight of the vector list in the fusion; defaults by embedder when unset. */
+    SEARCH_VECTOR_WEIGHT: optionalText.pipe(
+      z.coerce.number<string | undefined>().min(0).max(10).optional(),
+    ),
+    SEARCH_FULLTEXT_WEIGHT: z.coerce.number().min(0).max(10).default(1),
+    SEARCH_MIN_DEPTH: int(1, 1000, 50),
+    BM25_K1: z.coerce.number().min(0).max(10).default(1.2),
+    BM25_B: z.coerce.number().min(0).max(1).default(0.75),
+    MAX_QUERY_CHARS: int(16, 10_000, 1000),
     MAX_UPLOAD_MB: int(1, 1024, 50),
     MAX_FILES_PER_UPLOAD: int(1, 1000, 100),
   })

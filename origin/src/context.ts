@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { Embedder } from './embedders/types.js';
 import type { Logger } from './logger.js';
+import type { SearchService } from './retrieval/search.js';
 import type { IngestionService } from './services/ingestion.js';
 
 /** Everything a route needs, built once at startup by `main.ts` (or a test harness). */
@@ -12,6 +13,9 @@ export interface Services {
   /** Why this embedder serves (e.g. "model not found in ./models, using the offline embedder"). */
   embedderReason: string;
   ingestion: IngestionService;
+  search: SearchService;
+  /** Why this reranker serves (or none). */
+  rerankerReason: string;
   logger: Logger;
   /** The admin token in force (from ADMIN_TOKEN, or generated into the data folder). */
   adminToken: string;

@@ -22,6 +22,7 @@ export function registerHealth(app: Hono<AppEnv>, services: Services): void {
         dimension: services.embedder.dimension,
         reason: services.embedderReason,
       },
+      reranker: { id: services.search.reranker?.id ?? null, reason: services.rerankerReason },
     };
     c.header('Cache-Control', 'no-store');
     return c.json(body, database.status === 'up' ? 200 : 503);

@@ -1,0 +1,67 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv, Services } from '../../context.js';
+import { parseWith, readJson } from '../../lib/validate.js';
+import { getSite } from '../../store/sites.js';
+import { SiteName } from '../schemas.js';
+
+const Scalar = z.union([z.string().max(1000), z.number().finite(), z.boolean(), z.null()]);
+
+/** The search request; `maxQueryChars` comes from configuration. */
+export function searchBody(maxQueryChars: number) {
+  return z
+    .object({
+      query: z
+        .string()
+        .trim()
+        .min(1, 'must not be empty')
+        .max(maxQueryChars, `must be at most ${maxQueryChars} characters`)
+        .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters'),
+      k: z.number().int().min(1).max(200).default(10),
+      mode: z.enum(['hybrid', 'fulltext', 'vector']).default('hybrid'),
+      rerank: z.boolean().default(true),
+      filter: z
+        .object({
+          source: z
+            .union([z.string().max(2048), z.array(z.string().max(2048)).min(1).max(100)])
+            .optional(),
+          metadata: z
+            .record(z.string().min(1).max(64), Scalar)
+            .refine((value) => Object.keys(value).length <= 20, 'must have at most 20 keys')
+            .optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict();
+}
+
+/**
+ * `POST /api/v1/sites/:site/search`: the top `k` chunks with title, URL, heading path and a score
+ * breakdown (vector rank and similarity, full-text rank and BM25 score, fused score, rerank
+ * score), and whether the best one is relevant enough to answer from.
+ */
+export function registerSearch(app: Hono<AppEnv>, services: Services): void {
+  const schema = searchBody(services.config.MAX_QUERY_CHARS);
+  app.post('/api/v1/sites/:site/search', async (c) => {
+    const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
+    const body = parseWith(schema, await readJson(c));
+    const started = performance.now();
+    const source = body.filter?.source;
+    const result = await services.search.search(site, {
+      query: body.query,
+      k: body.k,
+      mode: body.mode,
+      rerank: body.rerank,
+      filter: {
+        source: source === undefined ? undefined : Array.isArray(source) ? source : [source],
+        metadata: body.filter?.metadata,
+      },
+    });
+    return c.json({
+      ...result,
+      reranker: body.rerank ? (services.search.reranker?.id ?? null) : null,
+      tookMs: Math.round(performance.now() - started),
+    });
+  });
+}
