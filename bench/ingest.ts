@@ -91,7 +91,8 @@ async function main() {
     const chunkCount = rows.length;
 
     // Raw COPY of the same rows into the same (now emptied) table, indexes in place.
-    await pool.query('truncate chunks');
+    await pool.query('truncate chunks cascade');
+    await pool.query('update sites set lexical_chunks = 0, lexical_length = 0');
     await pool.query('vacuum analyze chunks');
     const escapeCopy = (v: string) =>
       v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
