@@ -73,6 +73,9 @@ export async function buildServices(
         fulltextWeight: config.SEARCH_FULLTEXT_WEIGHT,
         minDepth: config.SEARCH_MIN_DEPTH,
         rerankTopN: config.RERANK_TOP_N,
+        feedbackDocs: config.SEARCH_FEEDBACK_DOCS,
+        feedbackTerms: config.SEARCH_FEEDBACK_TERMS,
+        originalWeight: config.SEARCH_FEEDBACK_ORIGINAL_WEIGHT,
         minSimilarity: config.SEARCH_MIN_SIMILARITY ?? defaultMinSimilarity(selected.embedder.id),
         minRerankScore: config.RERANK_MIN_SCORE,
       },
@@ -114,5 +117,5 @@ function defaultMinSimilarity(embedderId: string): number {
  * BENCHMARKS.md), so it only nudges the lexical ranking; a sentence model is an equal partner.
  */
 function defaultVectorWeight(embedderId: string): number {
-  return embedderId.startsWith('hash') ? 0.3 : 1;
+  return embedderId.startsWith('hash') ? 0.2 : 1;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { SMART_STOPWORDS } from '../retrieval/stopwords.js';
 import { Bm25Index, tokenize } from './bm25.js';
-import { SMART_STOPWORDS } from './smart-stopwords.js';
 
 describe('tokenize', () => {
   it('lowercases, splits on non-alphanumerics and drops SMART stop words', () => {

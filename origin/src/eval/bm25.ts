@@ -1,5 +1,5 @@
+import { SMART_STOPWORDS } from '../retrieval/stopwords.js';
 import type { CollectionDocument } from './collection.js';
-import { SMART_STOPWORDS } from './smart-stopwords.js';
 
 /** BM25 parameters; the defaults are the usual k1 = 1.2, b = 0.75. */
 export interface Bm25Options {

@@ -4,7 +4,16 @@ import { AppError } from '../errors.js';
 import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
-import { CHUNK_DETAILS_SQL, filterSql, hybridSql, lexicalSql, vectorSql } from './sql.js';
+import { lexicalQueryText } from './query-text.js';
+import {
+  type BoundSql,
+  bind,
+  CHUNK_DETAILS_SQL,
+  filterSql,
+  hybridSql,
+  lexicalSql,
+  vectorSql,
+} from './sql.js';
 
 export type SearchMode = 'hybrid' | 'fulltext' | 'vector';
 
@@ -63,6 +72,11 @@ export interface SearchSettings {
   /** Candidates each list contributes at least, before fusion and reranking. */
   minDepth: number;
   rerankTopN: number;
+  /** Pseudo-relevance feedback: chunks of the first pass read, terms added (0 turns it off). */
+  feedbackDocs: number;
+  feedbackTerms: number;
+  /** Share of the expanded query's weight kept by the original terms. */
+  originalWeight: number;
   /** Best vector similarity below which nothing is relevant (no reranker in play). */
   minSimilarity: number;
   /** Best rerank score below which nothing is relevant. */
@@ -72,6 +86,59 @@ export interface SearchSettings {
 interface Candidate {
   id: number;
   scores: Scores;
+}
+
+/**
+ * The retrieval statement of a search, bound: what `SearchService` runs, exported so that the
+ * benchmark can time the same statement without the API around it.
+ */
+export function retrievalStatement(
+  site: Pick<Site, 'id' | 'embeddingDim'>,
+  request: Pick<SearchRequest, 'mode' | 'query' | 'filter'>,
+  depth: number,
+  vector: string | null,
+  settings: SearchSettings,
+): BoundSql {
+  const filter = filterSql(request.filter ?? {});
+  const dimension = site.embeddingDim ?? 0;
+  const sql =
+    request.mode === 'vector'
+      ? vectorSql(dimension, filter)
+      : request.mode === 'fulltext'
+        ? lexicalSql(filter)
+        : hybridSql(dimension, filter);
+  const feedback = settings.feedbackDocs > 0 && settings.feedbackTerms > 0;
+  return bind(sql, {
+    site: site.id,
+    vector,
+    query: lexicalQueryText(request.query),
+    depth,
+    k1: settings.bm25K1,
+    b: settings.bm25B,
+    feedback_docs: settings.feedbackDocs,
+    feedback_terms: settings.feedbackTerms,
+    original_weight: feedback ? settings.originalWeight : 1,
+    rrf_k: settings.rrfK,
+    vector_weight: settings.vectorWeight,
+    fulltext_weight: settings.fulltextWeight,
+    sources: request.filter?.source ?? null,
+    metadata:
+      request.filter?.metadata === undefined ? null : JSON.stringify(request.filter.metadata),
+  });
+}
+
+function candidate(
+  id: number,
+  vectorRank: number | null,
+  vectorSimilarity: number | null,
+  fulltextRank: number | null,
+  fulltextScore: number | null,
+  fused: number,
+): Candidate {
+  return {
+    id,
+    scores: { vectorRank, vectorSimilarity, fulltextRank, fulltextScore, fused, rerank: null },
+  };
 }
 
 /** pgvector's largest `hnsw.ef_search`. */
@@ -90,6 +157,10 @@ export class SearchService {
       settings: SearchSettings;
     },
   ) {}
+
+  get settings(): SearchSettings {
+    return this.deps.settings;
+  }
 
   get reranker(): Reranker | null {
     return this.deps.reranker;
@@ -138,7 +209,7 @@ export class SearchService {
     vector: string | null,
   ): Promise<Candidate[]> {
     const { settings } = this.deps;
-    const filter = request.filter ?? {};
+    const bound = retrievalStatement(site, request, depth, vector, settings);
     const client = await this.deps.db.pool.connect();
     try {
       await client.query('begin');
@@ -148,76 +219,48 @@ export class SearchService {
           [String(Math.max(40, depth))],
         );
       }
-      let rows: Candidate[];
-      if (request.mode === 'vector') {
-        const f = filterSql(filter, 4);
-        const result = await client.query<{ id: number; similarity: number; rank: number }>(
-          vectorSql(site.embeddingDim!, f.clause),
-          [site.id, vector, depth, ...f.params],
-        );
-        rows = result.rows.map((row) => ({
-          id: row.id,
-          scores: {
-            vectorRank: row.rank,
-            vectorSimilarity: row.similarity,
-            fulltextRank: null,
-            fulltextScore: null,
-            fused: 1 / (settings.rrfK + row.rank),
-            rerank: null,
-          },
-        }));
-      } else if (request.mode === 'fulltext') {
-        const f = filterSql(filter, 6);
-        const result = await client.query<{ id: number; score: number; rank: number }>(
-          lexicalSql(f.clause),
-          [site.id, request.query, depth, settings.bm25K1, settings.bm25B, ...f.params],
-        );
-        rows = result.rows.map((row) => ({
-          id: row.id,
-          scores: {
-            vectorRank: null,
-            vectorSimilarity: null,
-            fulltextRank: row.rank,
-            fulltextScore: row.score,
-            fused: 1 / (settings.rrfK + row.rank),
-            rerank: null,
-          },
-        }));
-      } else {
-        const f = filterSql(filter, 10);
-        const result = await client.query<{
-          id: number;
-          vector_rank: number | null;
-          vector_similarity: number | null;
-          lexical_rank: number | null;
-          lexical_score: number | null;
-          fused: number;
-        }>(hybridSql(site.embeddingDim!, f.clause), [
-          site.id,
-          vector,
-          depth,
-          settings.bm25K1,
-          settings.bm25B,
-          request.query,
-          settings.rrfK,
-          settings.vectorWeight,
-          settings.fulltextWeight,
-          ...f.params,
-        ]);
-        rows = result.rows.map((row) => ({
-          id: row.id,
-          scores: {
-            vectorRank: row.vector_rank,
-            vectorSimilarity: row.vector_similarity,
-            fulltextRank: row.lexical_rank,
-            fulltextScore: row.lexical_score,
-            fused: row.fused,
-            rerank: null,
-          },
-        }));
-      }
+      const { rows } = await client.query<{
+        id: number;
+        similarity?: number;
+        score?: number;
+        rank?: number;
+        vector_rank?: number | null;
+        vector_similarity?: number | null;
+        lexical_rank?: number | null;
+        lexical_score?: number | null;
+        fused?: number;
+      }>(bound.text, bound.values);
       await client.query('commit');
-      return rows;
+      return rows.map((row) => {
+        if (request.mode === 'vector') {
+          return candidate(
+            row.id,
+            row.rank!,
+            row.similarity!,
+            null,
+            null,
+            1 / (settings.rrfK + row.rank!),
+          );
+        }
+        if (request.mode === 'fulltext') {
+          return candidate(
+            row.id,
+            null,
+            null,
+            row.rank!,
+            row.score!,
+            1 / (settings.rrfK + row.rank!),
+          );
+        }
+        return candidate(
+          row.id,
+          row.vector_rank ?? null,
+          row.vector_similarity ?? null,
+          row.lexical_rank ?? null,
+          row.lexical_score ?? null,
+          row.fused!,
+        );
+      });
     } catch (error) {
       await client.query('rollback').catch(() => {});
       throw error;

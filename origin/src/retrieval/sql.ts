@@ -1,112 +1,142 @@
 /**
- * Every retrieval query, in one place, read top to bottom:
+ * Every retrieval query, in one place, read top to bottom. Parameters are named (`:site`,
+ * `:query`, …) and bound to `$n` by `bind`, so the three statements can share their parts.
  *
  * 1. `vector`: the nearest chunks by cosine distance through the partial HNSW index of the
  *    site's dimension (`embedding::vector(n)` and `vector_dims(embedding) = n` are what reach it);
  *    `hnsw.ef_search` is set from the requested depth and iterative scans keep filtered queries
- *    returning `depth` rows.
- * 2. `lexical`: BM25 (k1, b) over the postings that the chunks' tsvectors produce (migration
- *    002): idf = ln(1 + (N − df + 0.5) / (df + 0.5)), the standard non-negative form.
+ *    returning `depth` rows (see `search.ts`).
+ * 2. `lexical`: BM25 (k1, b) over the postings that the chunks' tsvectors produce (migrations
+ *    002–003), idf = ln(1 + (N − df + 0.5) / (df + 0.5)), with pseudo-relevance feedback: the
+ *    best terms of the top `:feedback_docs` chunks of a first pass (RM3-style weights: term share
+ *    of each chunk, weighted by the chunk's relative score, times idf; terms in more than a tenth of
+ *    the chunks left out) join the query with `1 − :original_weight` of its weight.
  * 3. `hybrid`: both lists fused by weighted reciprocal rank fusion, in the same statement.
- *
- * `$1` is always the site id; filters are appended as `and …` on documents `d` and chunks `c`.
  */
 
-/** The parts of a filter, already rendered as SQL with numbered parameters. */
-export interface FilterSql {
-  clause: string;
-  params: unknown[];
+/** A statement with positional parameters, ready for `pg`. */
+export interface BoundSql {
+  text: string;
+  values: unknown[];
 }
 
-/** Builds `and …` conditions for a metadata/source filter, numbering parameters from `first`. */
-export function filterSql(
-  filter: {
-    source?: string[] | undefined;
-    metadata?: Record<string, string | number | boolean | null> | undefined;
-  },
-  first: number,
-): FilterSql {
+/** Replaces `:name` placeholders (never `::casts`) by `$n`, in order of first use. */
+export function bind(sql: string, values: Record<string, unknown>): BoundSql {
+  const order: string[] = [];
+  const text = sql.replace(/(?<!:):([a-z_][a-z0-9_]*)/g, (_, name: string) => {
+    if (!(name in values)) throw new Error(`no value for :${name}`);
+    let index = order.indexOf(name);
+    if (index === -1) index = order.push(name) - 1;
+    return `$${index + 1}`;
+  });
+  return { text, values: order.map((name) => values[name]) };
+}
+
+/** The filter on documents `d` as `and …` conditions; uses `:sources` and `:metadata`. */
+export function filterSql(filter: {
+  source?: string[] | undefined;
+  metadata?: object | undefined;
+}): string {
   const parts: string[] = [];
-  const params: unknown[] = [];
-  const next = (value: unknown) => {
-    params.push(value);
-    return `$${first + params.length - 1}`;
-  };
-  if (filter.source !== undefined) parts.push(`and d.source = any(${next(filter.source)}::text[])`);
+  if (filter.source !== undefined) parts.push('and d.source = any(:sources::text[])');
   if (filter.metadata !== undefined && Object.keys(filter.metadata).length > 0) {
-    parts.push(`and d.metadata @> ${next(JSON.stringify(filter.metadata))}::jsonb`);
+    parts.push('and d.metadata @> :metadata::jsonb');
   }
-  return { clause: parts.join(' '), params };
+  return parts.join(' ');
 }
 
-/** Nearest chunks by cosine similarity. Params: $1 site, $2 query vector, $3 depth, then filter. */
+/** Nearest chunks by cosine similarity. Uses :site, :vector, :depth. */
 export function vectorSql(dimension: number, filter: string): string {
   const n = safeDimension(dimension);
   return `
     with nearest as materialized (
-      select c.id, c.embedding::vector(${n}) <=> $2::vector(${n}) as distance
+      select c.id, c.embedding::vector(${n}) <=> :vector::vector(${n}) as distance
       from chunks c join documents d on d.id = c.document_id
-      where c.site_id = $1 and vector_dims(c.embedding) = ${n} ${filter}
-      order by c.embedding::vector(${n}) <=> $2::vector(${n})
-      limit $3::int
+      where c.site_id = :site and vector_dims(c.embedding) = ${n} ${filter}
+      order by c.embedding::vector(${n}) <=> :vector::vector(${n})
+      limit :depth::int
     )
     select id, 1 - distance as similarity, row_number() over (order by distance, id) as rank
     from nearest order by distance, id`;
 }
 
+/** BM25 of one weighted term list (`terms (term, w)` must be in scope). */
+const BM25 = `
+      select t.chunk_id, sum(q.w * ln(1 + (stats.n - st.df + 0.5) / (st.df + 0.5))
+                 * t.tf * (:k1::float8 + 1)
+                 / (t.tf + :k1::float8 * (1 - :b::float8 + :b::float8 * t.chunk_length / stats.avgdl))) as score
+      from chunk_terms t
+        join %TERMS% q on q.term = t.term
+        join site_terms st on st.site_id = t.site_id and st.term = t.term
+        cross join stats
+      where t.site_id = :site
+      group by t.chunk_id`;
+
 /**
- * BM25 over the postings of the query's lexemes. Params: $1 site, $2 query text, $3 depth,
- * $4 k1, $5 b, then filter. The query text goes through the same `to_tsvector('english', …)`
+ * BM25 with pseudo-relevance feedback. Uses :site, :query, :depth, :k1, :b, :feedback_docs,
+ * :feedback_terms, :original_weight. The query goes through the same `to_tsvector('english', …)`
  * as the chunks, so stemming and stop words agree on both sides.
  */
 export function lexicalSql(filter: string): string {
   return `
-    with terms as (
-      select distinct lexeme as term from unnest(to_tsvector('english', $2)) 
+    with query_terms as (
+      select distinct lexeme as term, 1::float8 as w from unnest(to_tsvector('english', :query))
     ), stats as (
       select greatest(lexical_chunks, 1)::float8 as n,
              greatest(lexical_length::float8 / greatest(lexical_chunks, 1), 1) as avgdl
-      from sites where id = $1
-    ), df as (
-      select t.term, count(*)::float8 as df
-      from chunk_terms t join terms q on q.term = t.term
-      where t.site_id = $1
-      group by t.term
+      from sites where id = :site
+    ), first_pass as (
+      ${BM25.replace('%TERMS%', 'query_terms')}
+      order by score desc, t.chunk_id
+      limit :feedback_docs::int
+    ), feedback as (
+      select t.term,
+             sum(t.tf::float8 / t.chunk_length * exp(f.score - (select max(score) from first_pass)))
+               * ln(stats.n / st.df) as weight
+      from first_pass f
+        join chunk_terms t on t.chunk_id = f.chunk_id
+        join site_terms st on st.site_id = t.site_id and st.term = t.term
+        cross join stats
+      where st.df <= stats.n / 10 and length(t.term) >= 3 and t.term !~ '^[0-9]+$'
+      group by t.term, st.df, stats.n
+      order by weight desc, t.term
+      limit :feedback_terms::int
+    ), expanded as (
+      select term, sum(w) as w from (
+        select term, :original_weight::float8 * w as w from query_terms
+        union all
+        select term, (1 - :original_weight::float8) * weight / sum(weight) over ()
+                     * (select count(*) from query_terms) as w
+        from feedback
+      ) parts group by term
     ), scored as (
-      select t.chunk_id,
-             sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-                 * t.tf * ($4::float8 + 1) / (t.tf + $4::float8 * (1 - $5::float8 + $5::float8 * t.chunk_length / stats.avgdl))) as score
-      from chunk_terms t join df on df.term = t.term cross join stats
-      where t.site_id = $1
-      group by t.chunk_id
+      ${BM25.replace('%TERMS%', 'expanded')}
     ), ranked as (
       select s.chunk_id as id, s.score
       from scored s join chunks c on c.id = s.chunk_id join documents d on d.id = c.document_id
       where true ${filter}
       order by s.score desc, s.chunk_id
-      limit $3
+      limit :depth::int
     )
     select id, score, row_number() over (order by score desc, id) as rank from ranked order by score desc, id`;
 }
 
 /**
  * Both lists and their fusion in one statement: score = wv / (k + rank_v) + wl / (k + rank_l).
- * Params: $1 site, $2 query vector, $3 depth, $4 k1, $5 b, $6 query text, $7 rrf k, $8 vector
- * weight, $9 lexical weight, then filter.
+ * Uses everything the two lists use, plus :rrf_k, :vector_weight, :fulltext_weight.
  */
 export function hybridSql(dimension: number, filter: string): string {
-  const vector = vectorSql(dimension, filter);
-  const lexical = lexicalSql(filter).replaceAll('$2', '$6');
   return `
-    with v as (${vector}),
-    l as (${lexical})
+    with v as (${vectorSql(dimension, filter)}),
+    l as (${lexicalSql(filter)})
     select coalesce(v.id, l.id) as id,
            v.rank as vector_rank, v.similarity as vector_similarity,
            l.rank as lexical_rank, l.score as lexical_score,
-           coalesce($8::float8 / ($7::int + v.rank), 0) + coalesce($9::float8 / ($7::int + l.rank), 0) as fused
+           coalesce(:vector_weight::float8 / (:rrf_k::int + v.rank), 0)
+             + coalesce(:fulltext_weight::float8 / (:rrf_k::int + l.rank), 0) as fused
     from v full outer join l on l.id = v.id
     order by fused desc, id
-    limit $3`;
+    limit :depth::int`;
 }
 
 /** The chunks behind result ids, with what a citation shows. Params: $1 ids. */
