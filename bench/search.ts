@@ -2,7 +2,8 @@
  * Search latency: p50 and p95 of the search API (hybrid, no reranking, no model inference: the
  * `hash` embedder) next to the bare SQL of the same hybrid query run directly on the same pool,
  * over a site of about 50,000 chunks. Each query runs both ways back to back, so noise on the
- * shared machine falls on both. Target: the API adds at most 50% to the bare SQL's p50.
+ * shared machine falls on both. The bare path runs `retrievalStatement`, the very statement the
+ * service runs. Target: the API adds at most 50% to the bare SQL's p50.
  *
  *   eval "$(bash scripts/services.sh env)" && npm run bench:search -- --db postgres
  *   npm run bench:search -- --db pglite
@@ -13,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSmart } from '../origin/src/eval/smart.js';
-import { filterSql, hybridSql } from '../origin/src/retrieval/sql.js';
+import { retrievalStatement } from '../origin/src/retrieval/search.js';
 import { vectorLiteral } from '../origin/src/store/chunks.js';
 import { createTestDatabase, startHarness } from '../origin/test/harness.js';
 
@@ -80,9 +81,7 @@ async function main() {
       "select id from sites where name = 'bench'",
     );
     const siteId = siteRows[0]!.id;
-    const settings = h.services.config;
-    const filter = filterSql({}, 10);
-    const sql = hybridSql(384, filter.clause);
+    const site = { id: siteId, embeddingDim: 384 };
 
     const bareSql = async (query: string) => {
       const vector = vectorLiteral((await h.services.embedder.embed([query]))[0]!);
@@ -93,17 +92,14 @@ async function main() {
         await client.query(
           "select set_config('hnsw.ef_search', '50', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
         );
-        await client.query(sql, [
-          siteId,
-          vector,
+        const bound = retrievalStatement(
+          site,
+          { mode: 'hybrid', query },
           50,
-          settings.BM25_K1,
-          settings.BM25_B,
-          query,
-          settings.SEARCH_RRF_K,
-          h.services.config.SEARCH_VECTOR_WEIGHT ?? 0.3,
-          settings.SEARCH_FULLTEXT_WEIGHT,
-        ]);
+          vector,
+          h.services.search.settings,
+        );
+        await client.query(bound.text, bound.values);
         await client.query('commit');
         return performance.now() - started;
       } finally {

@@ -74,3 +74,73 @@ describe('EMBEDDER=auto without a model', () => {
     expect(body.embedder.reason).toMatch(/not found .*models:fetch/);
   });
 });
+
+describe(`the cross-encoder reranking search results, on a generated tiny model (${process.env.TEST_DB ?? 'pglite'})`, () => {
+  let models: string;
+  let h: Harness;
+  beforeAll(async () => {
+    models = mkdtempSync(join(tmpdir(), 'ragedge-models-'));
+    const { rerankerId } = await makeTinyModels(models);
+    h = await startHarness({
+      env: {
+        RERANKER: 'auto',
+        MODELS_DIR: models,
+        RERANK_MODEL: rerankerId,
+        EMBEDDING_DTYPE: 'fp32',
+        RERANK_TOP_N: '4',
+      },
+    });
+    await h.createSite('docs');
+    const documents = [
+      'install the server',
+      'back up the database',
+      'restore a backup',
+      'rate limits',
+      'the widget',
+      'search',
+    ].map((topic, i) => ({
+      title: `Page ${i}`,
+      content: `# Page ${i}\n\nHow to ${topic}, step by step.`,
+    }));
+    expect(
+      (await h.request('POST', '/api/v1/sites/docs/documents', { json: { documents } })).status,
+    ).toBe(201);
+  });
+  afterAll(async () => {
+    await h?.close();
+    rmSync(models, { recursive: true, force: true });
+  });
+
+  it('is chosen by auto when the model is on disk, and says so in health', async () => {
+    const body = await (await h.request('GET', '/api/v1/health')).json();
+    expect(body.reranker).toEqual({
+      id: 'cross-encoder:tiny/reranker',
+      reason: expect.stringContaining('found in'),
+    });
+  });
+
+  it('rescores the top N fused candidates and orders them by its score', async () => {
+    const body = await (
+      await h.request('POST', '/api/v1/sites/docs/search', {
+        json: { query: 'how to restore a backup', k: 6 },
+      })
+    ).json();
+    expect(body.reranker).toBe('cross-encoder:tiny/reranker');
+    const scores = body.results.map((r: { scores: { rerank: number | null } }) => r.scores.rerank);
+    const head = scores.slice(0, 4);
+    for (const score of head) expect(Number.isFinite(score)).toBe(true);
+    expect(head).toEqual([...head].sort((a: number, b: number) => b - a));
+    for (const score of scores.slice(4)) expect(score).toBeNull();
+    expect(body.relevance.basis).toBe('rerank');
+  });
+
+  it('is skipped when the request asks for no reranking', async () => {
+    const body = await (
+      await h.request('POST', '/api/v1/sites/docs/search', {
+        json: { query: 'restore a backup', k: 3, rerank: false },
+      })
+    ).json();
+    expect(body.reranker).toBeNull();
+    for (const r of body.results) expect(r.scores.rerank).toBeNull();
+  });
+});

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filterSql, vectorSql } from '../src/retrieval/sql.js';
+import { retrievalStatement } from '../src/retrieval/search.js';
 import { type Harness, startHarness, TEST_DB } from './harness.js';
 
 const DOCS = [
@@ -30,7 +30,8 @@ const DOCS = [
 describe(`search (${TEST_DB})`, () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { RERANKER: 'none' } });
+    // Plain BM25 here (feedback off), so the scores can be checked against the formula.
+    h = await startHarness({ env: { RERANKER: 'none', SEARCH_FEEDBACK_DOCS: '0' } });
     await h.createSite('docs');
     const response = await h.request('POST', '/api/v1/sites/docs/documents', {
       json: {
@@ -189,6 +190,67 @@ describe(`search (${TEST_DB})`, () => {
   });
 });
 
+describe(`pseudo-relevance feedback (${TEST_DB})`, () => {
+  const FILLER = [
+    'sailing',
+    'harbour',
+    'cooking',
+    'pastry',
+    'gardening',
+    'tomatoes',
+    'football',
+    'stadium',
+    'violin',
+    'concert',
+  ];
+  const docs = [
+    {
+      title: 'HNSW graphs',
+      content: 'An HNSW graph index is built layer by layer; ef_construction sets its quality.',
+    },
+    {
+      title: 'Graph tuning',
+      content: 'Tune the HNSW graph with ef_construction and m before the index is built.',
+    },
+    {
+      title: 'Build parameters',
+      content: 'Raising ef_construction trades a slower build for better recall.',
+    },
+    ...Array.from({ length: 40 }, (_, i) => ({
+      title: `Note ${i}`,
+      content: `Notes on ${FILLER[i % 10]} and ${FILLER[(i + 3) % 10]}, number ${i}.`,
+    })),
+  ].map((d) => ({ ...d, url: `https://prf.test/${encodeURIComponent(d.title)}` }));
+
+  const titlesFor = async (env: Record<string, string>) => {
+    const h = await startHarness({ env: { RERANKER: 'none', ...env } });
+    try {
+      await h.createSite('prf');
+      expect(
+        (await h.request('POST', '/api/v1/sites/prf/documents', { json: { documents: docs } }))
+          .status,
+      ).toBe(201);
+      const body = await (
+        await h.request('POST', '/api/v1/sites/prf/search', {
+          json: { query: 'hnsw graph', k: 10, mode: 'fulltext' },
+        })
+      ).json();
+      return body.results.map((r: { title: string }) => r.title);
+    } finally {
+      await h.close();
+    }
+  };
+
+  it('finds a passage that shares no query term but the vocabulary of the best ones', async () => {
+    const plain = await titlesFor({ SEARCH_FEEDBACK_DOCS: '0' });
+    expect(plain).toEqual(['HNSW graphs', 'Graph tuning']);
+    const expanded = await titlesFor({});
+    expect(expanded.slice(0, 2)).toEqual(['HNSW graphs', 'Graph tuning']);
+    expect(expanded).toContain('Build parameters');
+    expect(expanded.some((title: string) => title.startsWith('Note'))).toBe(false);
+  });
+});
+
 describe(`filtered search over many chunks (${TEST_DB})`, () => {
   let h: Harness;
   const GROUPS = 100;
@@ -250,14 +312,13 @@ describe(`filtered search over many chunks (${TEST_DB})`, () => {
     const { rows: site } = await h.services.db.pool.query<{ id: number }>(
       "select id from sites where name = 'many'",
     );
-    const filter = filterSql({ metadata: { group: 42 } }, 4);
-    const sql = vectorSql(384, filter.clause);
-    const query = [
-      site[0]!.id,
-      `[${Array.from({ length: 384 }, (_, i) => (i % 7 === 0 ? 1 : 0)).join(',')}]`,
+    const bound = retrievalStatement(
+      { id: site[0]!.id, embeddingDim: 384 },
+      { mode: 'vector', query: 'x', filter: { metadata: { group: 42 } } },
       15,
-      ...filter.params,
-    ];
+      `[${Array.from({ length: 384 }, (_, i) => (i % 7 === 0 ? 1 : 0)).join(',')}]`,
+      h.services.search.settings,
+    );
     const run = async (iterative: 'off' | 'relaxed_order') => {
       const client = await h.services.db.pool.connect();
       try {
@@ -269,8 +330,8 @@ describe(`filtered search over many chunks (${TEST_DB})`, () => {
           "select set_config('hnsw.ef_search', '40', true), set_config('hnsw.iterative_scan', $1, true)",
           [iterative],
         );
-        const plan = await client.query(`explain ${sql}`, query);
-        const { rows } = await client.query(sql, query);
+        const plan = await client.query(`explain ${bound.text}`, bound.values);
+        const { rows } = await client.query(bound.text, bound.values);
         await client.query('rollback');
         return { plan: plan.rows.map((r) => r['QUERY PLAN']).join('\n'), count: rows.length };
       } finally {
