@@ -1,0 +1,57 @@
+/**
+ * Answer generation: turns retrieved passages into a streamed answer that cites them as `[n]`.
+ * Two implementations sit behind `AnswerGenerator`: an OpenAI-compatible chat model
+ * (`openai-compatible.ts`) and, when no model is configured, an extractive one (`extractive.ts`).
+ */
+
+/** One retrieved passage the answer may cite, numbered from 1 in the order shown to the reader. */
+export interface AnswerSource {
+  n: number;
+  title: string;
+  url: string | null;
+  headingPath: string[];
+  text: string;
+}
+
+/** One earlier message of the conversation. */
+export interface Turn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface AnswerRequest {
+  question: string;
+  sources: AnswerSource[];
+  history: Turn[];
+  /** Aborting it stops generation and any upstream request promptly. */
+  signal: AbortSignal;
+}
+
+export interface AnswerGenerator {
+  /** `openai-compatible:<model>` or `extractive-v1`. */
+  readonly id: string;
+  /**
+   * Text deltas of the answer, citing sources as `[n]`. Throws `AnswerError` on upstream failure,
+   * and the signal's reason when the request is aborted.
+   */
+  stream(request: AnswerRequest): AsyncIterable<string>;
+  /** A standalone search query from a follow-up and the last turns (may return the question unchanged). */
+  condense(question: string, history: Turn[], signal: AbortSignal): Promise<string>;
+}
+
+export type AnswerErrorCode =
+  | 'upstream_timeout'
+  | 'upstream_error'
+  | 'upstream_unavailable'
+  | 'upstream_refused';
+
+/** A failure of the answer model. The message is safe to show: no secret, no stack, no raw body. */
+export class AnswerError extends Error {
+  readonly code: AnswerErrorCode;
+
+  constructor(code: AnswerErrorCode, message: string) {
+    super(message);
+    this.name = 'AnswerError';
+    this.code = code;
+  }
+}

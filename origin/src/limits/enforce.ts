@@ -1,0 +1,44 @@
+import { AppError } from '../errors.js';
+import type { RateLimitBucket, RateLimiter } from './rate-limiter.js';
+
+/** The limiters in force: one budget per site, a tighter one per client and per conversation. */
+export interface Limits {
+  site: RateLimiter;
+  client: RateLimiter;
+}
+
+/**
+ * Readers (site-key access) spend budgets; the operator's admin token does not.
+ *
+ * Spends one point of `bucket` on the site, the client and (for chat) the conversation; the
+ * first refusal is a 429 with `Retry-After`. The exact limits live here; the edge's are approximate.
+ */
+export async function enforceLimits(
+  limits: Limits,
+  bucket: RateLimitBucket,
+  keys: { siteId: number; clientIp: string; conversationId?: string | undefined },
+): Promise<void> {
+  const checks: Array<[RateLimiter, string, string]> = [
+    [limits.client, `ip:${keys.clientIp}`, 'you are asking too often'],
+    [limits.site, `site:${keys.siteId}`, 'this site is receiving too many questions'],
+  ];
+  if (keys.conversationId !== undefined) {
+    checks.push([
+      limits.client,
+      `conv:${keys.conversationId}`,
+      'this conversation is asking too often',
+    ]);
+  }
+  for (const [limiter, key, reason] of checks) {
+    const decision = await limiter.consume(bucket, key);
+    if (!decision.allowed) {
+      throw new AppError(
+        'rate_limited',
+        `${reason}; try again in ${decision.retryAfterSeconds} s`,
+        {
+          headers: { 'Retry-After': String(decision.retryAfterSeconds) },
+        },
+      );
+    }
+  }
+}

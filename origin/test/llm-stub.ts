@@ -1,0 +1,163 @@
+/**
+ * A local stand-in for an OpenAI-compatible chat-completions server, for tests of the answer
+ * generator. The request's `model` chooses what it does:
+ *
+ * - `echo`: streams `STUB_ANSWER` word by word (it cites [1]);
+ * - `cite-7`: streams `STUB_ANSWER_CITE_7` (it cites [1] and [7]);
+ * - `stall-<ms>`: sends headers and the first token, waits `ms`, then sends the rest;
+ * - `slow-<ms>`: waits `ms` before every token;
+ * - `error-500`: answers HTTP 500 before any token;
+ * - `error-401`: answers HTTP 401 with the bearer token in the message, as some servers do;
+ * - `fail-once`: HTTP 500 to its first request, then behaves as `echo`;
+ * - `error-midstream`: two tokens, then destroys the socket;
+ * - `hang`: accepts the request and never answers.
+ *
+ * With `stream: false` the answer comes whole as one JSON completion (after the same errors).
+ * Binds 127.0.0.1 on a free port; `close()` ends every connection it still holds.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const STUB_ANSWER = 'Paris is the capital of France [1]. It lies on the Seine [1].';
+export const STUB_ANSWER_CITE_7 = 'The tower is in Paris [1]. It was built in 1889 [7].';
+
+export interface LlmStub {
+  /** The base URL to give the client, ending in `/v1`. */
+  url: string;
+  /** Every chat-completions request, in arrival order. */
+  requests: Array<{ body: unknown; headers: IncomingMessage['headers'] }>;
+  /** Responses whose connection the client closed before the response ended. */
+  closedConnections(): number;
+  close(): Promise<void>;
+}
+
+export async function startLlmStub(): Promise<LlmStub> {
+  const requests: LlmStub['requests'] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let closedByClient = 0;
+  let failOnceSeen = false;
+
+  const wait = (ms: number, res: ServerResponse) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve(!res.destroyed);
+      }, ms);
+      timers.add(timer);
+    });
+
+  const server = createServer(async (req, res) => {
+    let destroyedByUs = false;
+    res.on('close', () => {
+      if (!res.writableFinished && !destroyedByUs) closedByClient += 1;
+    });
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+      sendJson(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
+      return;
+    }
+    const body = await readJson(req);
+    requests.push({ body, headers: req.headers });
+    const model = String((body as { model?: unknown }).model ?? 'echo');
+    const stream = (body as { stream?: unknown }).stream === true;
+
+    if (model === 'hang') return;
+    const failsNow = model === 'error-500' || (model === 'fail-once' && !failOnceSeen);
+    if (model === 'fail-once') failOnceSeen = true;
+    if (failsNow) {
+      sendJson(res, 500, {
+        error: { message: 'The stub failed on purpose.', type: 'server_error' },
+      });
+      return;
+    }
+    if (model === 'error-401') {
+      const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      sendJson(res, 401, {
+        error: { message: `Incorrect API key provided: ${key}.`, type: 'invalid_request_error' },
+      });
+      return;
+    }
+
+    const text = model === 'cite-7' ? STUB_ANSWER_CITE_7 : STUB_ANSWER;
+    if (!stream) {
+      sendJson(res, 200, completion(model, text));
+      return;
+    }
+    const tokens = text.split(/(?=\s)/);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write(sse(chunk(model, { role: 'assistant', content: '' }, null)));
+    const delay = /^(stall|slow)-(\d+)$/.exec(model);
+    for (const [i, token] of tokens.entries()) {
+      if (model === 'error-midstream' && i === 2) {
+        // Let the first tokens reach the client: destroying drops what is still buffered.
+        await wait(50, res);
+        destroyedByUs = true;
+        res.socket?.destroy();
+        return;
+      }
+      const pause = delay && (delay[1] === 'slow' || i === 1) ? Number(delay[2]) : 0;
+      if (pause > 0 && !(await wait(pause, res))) return;
+      if (res.destroyed) return;
+      res.write(sse(chunk(model, { content: token }, null)));
+    }
+    res.write(sse(chunk(model, {}, 'stop')));
+    res.end('data: [DONE]\n\n');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    closedConnections: () => closedByClient,
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(parts).toString('utf8'));
+  } catch {
+    return {};
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function sse(data: unknown): string {
+  return `data: ${JSON.stringify(data)}\n\n`;
+}
+
+function chunk(model: string, delta: Record<string, string>, finishReason: string | null) {
+  return {
+    id: 'chatcmpl-stub',
+    object: 'chat.completion.chunk',
+    created: 0,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
+  };
+}
+
+function completion(model: string, text: string) {
+  return {
+    id: 'chatcmpl-stub',
+    object: 'chat.completion',
+    created: 0,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+  };
+}
