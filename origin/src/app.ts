@@ -4,6 +4,8 @@ import type { AppEnv, Services } from './context.js';
 import { accessLog } from './middleware/access-log.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { errorHandler, notFoundHandler } from './middleware/error-handler.js';
+import { READER_ROUTE, readerAccess } from './middleware/reader-access.js';
+import { registerChat } from './routes/chat/post.js';
 import { registerDeleteDocument } from './routes/documents/delete.js';
 import { registerGetDocuments } from './routes/documents/get.js';
 import { registerCreateDocument } from './routes/documents/post.js';
@@ -26,8 +28,17 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   registerHealth(app, services);
 
-  app.use('/api/v1/sites', adminAuth(services.adminToken));
-  app.use('/api/v1/sites/*', adminAuth(services.adminToken));
+  const admin = adminAuth(services.adminToken);
+  const reader = readerAccess({
+    db: () => services.db.pool,
+    adminToken: services.adminToken,
+    ownOrigins: services.config.PUBLIC_ORIGINS,
+  });
+  app.use('/api/v1/sites', admin);
+  // Chat and search take a site's public key from its allowed origins; everything else is admin.
+  app.use('/api/v1/sites/*', (c, next) =>
+    READER_ROUTE.test(c.req.path) ? reader(c, next) : admin(c, next),
+  );
   registerCreateSite(app, services);
   registerGetSites(app, services);
   registerUpdateSite(app, services);
@@ -37,6 +48,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerGetDocuments(app, services);
   registerDeleteDocument(app, services);
   registerSearch(app, services);
+  registerChat(app, services);
 
   return app;
 }

@@ -1,10 +1,19 @@
 import { resolveAdminToken } from './admin-token.js';
+import { ExtractiveGenerator } from './answer/extractive.js';
+import { OpenAICompatibleGenerator } from './answer/openai-compatible.js';
+import type { AnswerGenerator } from './answer/types.js';
+import type { AnswerCache } from './cache/answer-cache.js';
+import { MemoryAnswerCache } from './cache/memory-answer-cache.js';
+import { connectRedis, redisIsUp, waitForRedis } from './cache/redis.js';
+import { RedisAnswerCache } from './cache/redis-answer-cache.js';
+import { StreamRegistry } from './chat/stream-registry.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
+import { checkRedisPolicy, createRateLimiter } from './limits/rate-limiter.js';
 import type { Logger } from './logger.js';
 import { selectReranker } from './rerankers/select.js';
 import { SearchService } from './retrieval/search.js';
@@ -80,9 +89,112 @@ export async function buildServices(
         minRerankScore: config.RERANK_MIN_SCORE,
       },
     });
+    const generator: AnswerGenerator =
+      config.LLM_BASE_URL === undefined
+        ? new ExtractiveGenerator()
+        : new OpenAICompatibleGenerator({
+            baseUrl: config.LLM_BASE_URL,
+            apiKey: config.LLM_API_KEY ?? 'none',
+            model: config.LLM_MODEL,
+            timeoutMs: config.LLM_TIMEOUT_MS,
+            maxTokens: config.LLM_MAX_TOKENS,
+            temperature: 0.2,
+          });
+    logger.info({ generator: generator.id }, 'answers ready');
+    const onRedisError = (name: string) => (error: unknown) =>
+      logger.warn(
+        { err: error, redis: name },
+        'redis unavailable; falling back (cache misses, limits per process)',
+      );
+    const cacheRedis =
+      config.REDIS_URL === undefined
+        ? null
+        : connectRedis(config.REDIS_URL, { name: 'ragedge-cache', onError: onRedisError('cache') });
+    const limitsRedis =
+      config.RATE_LIMIT_REDIS_URL === undefined
+        ? cacheRedis
+        : connectRedis(config.RATE_LIMIT_REDIS_URL, {
+            name: 'ragedge-limits',
+            onError: onRedisError('limits'),
+          });
+    // Commands fail fast while a client is not ready (no offline queue): wait a little at boot, no more.
+    for (const client of new Set([cacheRedis, limitsRedis]))
+      if (client !== null) await waitForRedis(client, 3_000);
+    if (limitsRedis !== null) {
+      const policy = await checkRedisPolicy(limitsRedis);
+      if (policy !== 'noeviction') {
+        logger.warn(
+          { policy },
+          'the rate-limit Redis may evict keys (maxmemory-policy is not noeviction): cache pressure could reset limits; give limits their own Redis (RATE_LIMIT_REDIS_URL)',
+        );
+      }
+    }
+    const cache: AnswerCache =
+      cacheRedis === null
+        ? new MemoryAnswerCache({ ttlSeconds: config.CACHE_TTL_SECONDS })
+        : new RedisAnswerCache(cacheRedis, {
+            keyPrefix: `${config.REDIS_KEY_PREFIX}cache:`,
+            ttlSeconds: config.CACHE_TTL_SECONDS,
+            onError: (error: unknown, operation: string) =>
+              logger.warn(
+                { err: error, operation },
+                'answer cache unavailable; serving without it',
+              ),
+          });
+    const perMinute = (points: number) => ({ points, durationSeconds: 60 });
+    const limits = {
+      client: createRateLimiter({
+        redis: limitsRedis ?? undefined,
+        keyPrefix: `${config.REDIS_KEY_PREFIX}rl:client`,
+        budgets: {
+          chat: perMinute(config.RATE_LIMIT_CHAT_PER_MINUTE),
+          search: perMinute(config.RATE_LIMIT_SEARCH_PER_MINUTE),
+          other: perMinute(300),
+        },
+      }),
+      site: createRateLimiter({
+        redis: limitsRedis ?? undefined,
+        keyPrefix: `${config.REDIS_KEY_PREFIX}rl:site`,
+        budgets: {
+          chat: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE),
+          search: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE * 3),
+          other: perMinute(3000),
+        },
+      }),
+    };
+    const registry = new StreamRegistry({
+      maxStreams: config.CHAT_MAX_STREAMS,
+      maxEventsPerStream: 20_000,
+      retentionMs: config.CHAT_RESUME_WINDOW_MS,
+      detachGraceMs: config.CHAT_DETACH_GRACE_MS,
+    });
     return {
       config,
       search,
+      generatorId: generator.id,
+      limits,
+      redis: {
+        cache: cacheRedis === null ? null : () => redisIsUp(cacheRedis),
+        limits: limitsRedis === null ? null : () => redisIsUp(limitsRedis),
+      },
+      chat: {
+        registry,
+        pingMs: config.CHAT_PING_MS,
+        deps: {
+          db,
+          search,
+          generator,
+          logger,
+          embedder: selected.embedder,
+          cache,
+          settings: {
+            sources: config.CHAT_SOURCES,
+            historyTurns: config.CHAT_HISTORY_TURNS,
+            historyChars: 1_000,
+            cacheSimilarity: config.CACHE_SIMILARITY,
+          },
+        },
+      },
       rerankerReason: rerank.reason,
       db,
       embedder: selected.embedder,
@@ -92,6 +204,8 @@ export async function buildServices(
       adminToken: admin.token,
       version: VERSION,
       async close() {
+        cacheRedis?.disconnect();
+        if (limitsRedis !== cacheRedis) limitsRedis?.disconnect();
         await rerank.reranker?.close();
         await selected.embedder.close();
         await db.close();

@@ -60,6 +60,49 @@ export const ConfigSchema = z
     BM25_K1: z.coerce.number().min(0).max(10).default(1.2),
     BM25_B: z.coerce.number().min(0).max(1).default(0.75),
     MAX_QUERY_CHARS: int(16, 10_000, 1000),
+    /** An OpenAI-compatible chat-completions endpoint; without it answers are extractive. */
+    LLM_BASE_URL: optionalText.pipe(
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    ),
+    LLM_API_KEY: optionalText,
+    LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    LLM_TIMEOUT_MS: int(1000, 600_000, 60_000),
+    LLM_MAX_TOKENS: int(16, 32_000, 800),
+    /** The product's own chat site origins: always allowed to use a site's public key. */
+    PUBLIC_ORIGINS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== ''),
+      ),
+    CHAT_SOURCES: int(1, 20, 6),
+    CHAT_HISTORY_TURNS: int(0, 20, 6),
+    CHAT_PING_MS: int(50, 60_000, 15_000),
+    CHAT_DETACH_GRACE_MS: int(0, 60_000, 1_500),
+    CHAT_RESUME_WINDOW_MS: int(1_000, 600_000, 60_000),
+    CHAT_MAX_STREAMS: int(1, 100_000, 2_000),
+    /** Redis for the answer cache (allkeys-lru is fine); without it the cache is in process. */
+    REDIS_URL: optionalText.pipe(
+      z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
+    ),
+    /** Redis for rate limits, `noeviction`, so cache pressure can never reset a limit. */
+    RATE_LIMIT_REDIS_URL: optionalText.pipe(
+      z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
+    ),
+    /** Prefix of every Redis key, so that several deployments (or test runs) can share a server. */
+    REDIS_KEY_PREFIX: z.string().min(1).max(64).default('ragedge:'),
+    CACHE_TTL_SECONDS: int(0, 7 * 24 * 3600, 3600),
+    CACHE_SIMILARITY: z.coerce.number().min(0.5).max(1).default(0.92),
+    RATE_LIMIT_CHAT_PER_MINUTE: int(1, 100_000, 20),
+    RATE_LIMIT_SEARCH_PER_MINUTE: int(1, 100_000, 60),
+    RATE_LIMIT_SITE_CHAT_PER_MINUTE: int(1, 1_000_000, 600),
+    /** Secret header the edge Worker sends; when it matches, its client IP header is trusted. */
+    EDGE_SHARED_SECRET: optionalText.pipe(
+      z.string().min(24, 'must be at least 24 characters').optional(),
+    ),
     MAX_UPLOAD_MB: int(1, 1024, 50),
     MAX_FILES_PER_UPLOAD: int(1, 1000, 100),
   })

@@ -1,6 +1,9 @@
+import type { StreamRegistry } from './chat/stream-registry.js';
+import type { ChatTurnDeps } from './chat/turn.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { Embedder } from './embedders/types.js';
+import type { Limits } from './limits/enforce.js';
 import type { Logger } from './logger.js';
 import type { SearchService } from './retrieval/search.js';
 import type { IngestionService } from './services/ingestion.js';
@@ -14,6 +17,12 @@ export interface Services {
   embedderReason: string;
   ingestion: IngestionService;
   search: SearchService;
+  chat: { registry: StreamRegistry; pingMs: number; deps: ChatTurnDeps };
+  /** Which answer generator serves: an LLM endpoint or the extractive answerer. */
+  generatorId: string;
+  limits: Limits;
+  /** Health probes of the Redis servers in use (null: in-process cache or limits). */
+  redis: { cache: (() => Promise<boolean>) | null; limits: (() => Promise<boolean>) | null };
   /** Why this reranker serves (or none). */
   rerankerReason: string;
   logger: Logger;
@@ -26,5 +35,7 @@ export interface Services {
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** How a reader route was reached: the admin token, or a site's public key. */
+    access?: 'admin' | 'reader';
   };
 }

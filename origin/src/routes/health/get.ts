@@ -13,6 +13,14 @@ export function registerHealth(app: Hono<AppEnv>, services: Services): void {
     const database = await pingDatabase(services)
       .then(() => ({ status: 'up' as const, latencyMs: Math.round(performance.now() - started) }))
       .catch(() => ({ status: 'down' as const, latencyMs: null }));
+    const probe = async (check: (() => Promise<boolean>) | null) =>
+      check === null
+        ? { kind: 'memory' as const }
+        : { kind: 'redis' as const, status: (await check()) ? 'up' : 'down' };
+    const [cache, limits] = await Promise.all([
+      probe(services.redis.cache),
+      probe(services.redis.limits),
+    ]);
     const body = {
       status: database.status === 'up' ? 'ok' : 'unavailable',
       version: services.version,
@@ -23,6 +31,9 @@ export function registerHealth(app: Hono<AppEnv>, services: Services): void {
         reason: services.embedderReason,
       },
       reranker: { id: services.search.reranker?.id ?? null, reason: services.rerankerReason },
+      answers: { generator: services.generatorId },
+      cache,
+      limits,
     };
     c.header('Cache-Control', 'no-store');
     return c.json(body, database.status === 'up' ? 200 : 503);

@@ -1,7 +1,9 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, Services } from '../../context.js';
+import { clientIp } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
+import { enforceLimits } from '../../limits/enforce.js';
 import { getSite } from '../../store/sites.js';
 import { SiteName } from '../schemas.js';
 
@@ -46,6 +48,12 @@ export function registerSearch(app: Hono<AppEnv>, services: Services): void {
   app.post('/api/v1/sites/:site/search', async (c) => {
     const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
     const body = parseWith(schema, await readJson(c));
+    if (c.get('access') !== 'admin') {
+      await enforceLimits(services.limits, 'search', {
+        siteId: site.id,
+        clientIp: clientIp(c, services.config.EDGE_SHARED_SECRET),
+      });
+    }
     const started = performance.now();
     const source = body.filter?.source;
     const result = await services.search.search(site, {

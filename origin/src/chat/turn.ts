@@ -1,0 +1,217 @@
+import { CitationFilter } from '../answer/citations.js';
+import {
+  AnswerError,
+  type AnswerGenerator,
+  type AnswerSource,
+  type Turn,
+} from '../answer/types.js';
+import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
+import type { Database } from '../db/database.js';
+import type { Embedder } from '../embedders/types.js';
+import type { Logger } from '../logger.js';
+import type { SearchService } from '../retrieval/search.js';
+import { recentTurns, recordExchange } from '../store/conversations.js';
+import type { Site } from '../store/sites.js';
+import type { ChatStream } from './stream-registry.js';
+
+/** Said, and cited nothing, when retrieval finds nothing relevant enough to answer from. */
+export const NO_ANSWER_TEXT =
+  "I couldn't find anything about this in the documents, so I can't answer it. Try rephrasing, or ask about another topic.";
+
+export interface ChatTurnDeps {
+  db: Database;
+  search: SearchService;
+  generator: AnswerGenerator;
+  embedder: Embedder;
+  cache: AnswerCache;
+  logger: Logger;
+  settings: {
+    sources: number;
+    historyTurns: number;
+    historyChars: number;
+    cacheSimilarity: number;
+  };
+}
+
+export interface ChatTurnInput {
+  site: Site;
+  conversationId: string;
+  message: string;
+  requestId: string;
+}
+
+/**
+ * One question and its answer, streamed as events: `meta`, `sources`, `token`…, then `done` or
+ * `error`. It runs detached from the HTTP response (see `ChatStream`), stops when the stream's
+ * signal aborts, and stores the exchange, whole or partial, before the stream ends.
+ */
+export async function runChatTurn(
+  stream: ChatStream,
+  input: ChatTurnInput,
+  deps: ChatTurnDeps,
+): Promise<void> {
+  const started = performance.now();
+  const { signal } = stream;
+  let answer = '';
+  let sources: AnswerSource[] = [];
+  let cited: number[] = [];
+  let tokens = 0;
+  let status: 'complete' | 'partial' | 'error' = 'complete';
+  const say = (text: string) => {
+    if (text === '') return;
+    answer += text;
+    tokens += 1;
+    stream.emit('token', { text });
+  };
+  let cacheable: { embedding: Float32Array } | null = null;
+  /** Sent last, after the exchange is stored: a reader who sees it can ask a follow-up at once. */
+  let final: { event: 'done' | 'error'; data: unknown } | null = null;
+  try {
+    const history: Turn[] = await recentTurns(
+      deps.db.pool,
+      input.conversationId,
+      deps.settings.historyTurns,
+      deps.settings.historyChars,
+    );
+    // Only a first question is cached: a follow-up's answer depends on the conversation.
+    if (history.length === 0) {
+      const [embedding] = await deps.embedder.embed([input.message]);
+      cacheable = { embedding: embedding! };
+      const hit = await lookUp(deps, input, embedding!);
+      if (hit !== null) {
+        stream.emit('meta', {
+          requestId: input.requestId,
+          conversationId: input.conversationId,
+          cache: 'hit',
+        });
+        stream.emit('sources', { sources: hit.sources });
+        for (const piece of hit.answer.split(/(?<= )/)) say(piece);
+        cited = hit.cited;
+        sources = [];
+        final = { event: 'done', data: { ...done('stop', started, tokens, cited), cache: 'hit' } };
+        return;
+      }
+    }
+    stream.emit('meta', {
+      requestId: input.requestId,
+      conversationId: input.conversationId,
+      cache: cacheable === null ? 'bypass' : 'miss',
+    });
+    const query =
+      history.length > 0
+        ? await deps.generator.condense(input.message, history, signal)
+        : input.message;
+    signal.throwIfAborted();
+    const found = await deps.search.search(input.site, {
+      query,
+      k: deps.settings.sources,
+      mode: 'hybrid',
+      rerank: true,
+    });
+    signal.throwIfAborted();
+    if (found.noGoodAnswer || found.results.length === 0) {
+      stream.emit('sources', { sources: [] });
+      for (const word of NO_ANSWER_TEXT.split(/(?<= )/)) say(word);
+      final = { event: 'done', data: done('no_answer', started, tokens, []) };
+      return;
+    }
+    sources = found.results.map((hit, index) => ({
+      n: index + 1,
+      title: hit.title,
+      url: hit.url,
+      headingPath: hit.headingPath,
+      text: hit.text,
+    }));
+    stream.emit('sources', {
+      sources: sources.map(({ text, ...source }) => ({ ...source, snippet: text.slice(0, 300) })),
+    });
+    const filter = new CitationFilter(sources.length);
+    for await (const delta of deps.generator.stream({
+      question: input.message,
+      sources,
+      history,
+      signal,
+    })) {
+      say(filter.push(delta));
+    }
+    say(filter.end());
+    cited = filter.cited();
+    final = { event: 'done', data: done('stop', started, tokens, cited) };
+    if (cacheable !== null) {
+      const shown = sources.map(({ text, ...source }) => ({
+        ...source,
+        snippet: text.slice(0, 300),
+      }));
+      await deps.cache.put(
+        input.site.id,
+        input.site.contentVersion,
+        input.message,
+        cacheable.embedding,
+        {
+          answer,
+          sources: shown,
+          cited,
+          createdAt: Date.now(),
+        },
+      );
+    }
+  } catch (error) {
+    status = answer === '' ? 'error' : 'partial';
+    if (signal.aborted) {
+      final = { event: 'error', data: { code: 'cancelled', message: 'The answer was stopped.' } };
+    } else if (error instanceof AnswerError) {
+      final = {
+        event: 'error',
+        data: { code: error.code, message: error.message, retryable: true },
+      };
+    } else {
+      deps.logger.error({ err: error, requestId: input.requestId }, 'chat turn failed');
+      final = {
+        event: 'error',
+        data: {
+          code: 'internal',
+          message: 'Something went wrong while answering; please try again.',
+          retryable: true,
+        },
+      };
+    }
+  } finally {
+    await recordExchange(deps.db.pool, input.conversationId, input.message, {
+      content: answer,
+      sources: sources.map(({ text: _text, ...source }) => source),
+      cited,
+      status,
+    }).catch((error: unknown) =>
+      deps.logger.error({ err: error, requestId: input.requestId }, 'could not store the exchange'),
+    );
+    if (final !== null) stream.emit(final.event, final.data);
+    stream.finish();
+  }
+}
+
+/** The exact tier first (same question, normalized), then the semantic tier. */
+async function lookUp(
+  deps: ChatTurnDeps,
+  input: ChatTurnInput,
+  embedding: Float32Array,
+): Promise<CachedAnswer | null> {
+  const { site } = input;
+  const exact = await deps.cache.getExact(site.id, site.contentVersion, input.message);
+  if (exact !== null) return exact;
+  const similar = await deps.cache.getSimilar(
+    site.id,
+    site.contentVersion,
+    embedding,
+    deps.settings.cacheSimilarity,
+  );
+  return similar?.answer ?? null;
+}
+
+function done(
+  finishReason: 'stop' | 'no_answer',
+  started: number,
+  tokens: number,
+  cited: number[],
+) {
+  return { finishReason, latencyMs: Math.round(performance.now() - started), tokens, cited };
+}

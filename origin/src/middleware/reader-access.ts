@@ -1,0 +1,80 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../context.js';
+import { AppError } from '../errors.js';
+import { getSite, type Site } from '../store/sites.js';
+
+/** The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search)`. */
+export const READER_ROUTE = /^\/api\/v1\/sites\/([^/]+)\/(chat|search)$/;
+
+const CORS_HEADERS = {
+  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id',
+  'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After',
+  'Access-Control-Max-Age': '600',
+};
+
+/**
+ * Readers' access to chat and search: the admin token, or the site's public key (`X-Site-Key`)
+ * from one of the site's allowed origins. An empty list allows none but the product's own chat
+ * site (`ownOrigins`). Answers CORS preflights for those origins; the admin token is never needed.
+ */
+export function readerAccess(options: {
+  db: () => import('pg').Pool;
+  adminToken: string;
+  ownOrigins: readonly string[];
+}): MiddlewareHandler<AppEnv> {
+  const admin = digest(options.adminToken);
+  return async function readerAccess(c, next) {
+    const match = READER_ROUTE.exec(c.req.path);
+    if (match === null) return next();
+    const origin = c.req.header('origin');
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    if (bearer !== undefined && c.req.method !== 'OPTIONS') {
+      if (!timingSafeEqual(digest(bearer), admin))
+        throw new AppError('forbidden', 'the admin token is not valid');
+      c.set('access', 'admin');
+      return next();
+    }
+    let site: Site;
+    try {
+      site = await getSite(options.db(), decodeURIComponent(match[1]!));
+    } catch {
+      throw new AppError('not_found', 'no such site');
+    }
+    const allowed =
+      origin === undefined ||
+      options.ownOrigins.includes(origin) ||
+      site.allowedOrigins.includes(origin);
+    if (!allowed) {
+      throw new AppError(
+        'forbidden',
+        `this site does not accept requests from ${origin}; add it to the site's allowed origins`,
+      );
+    }
+    if (origin !== undefined) setCors(c, origin);
+    if (c.req.method === 'OPTIONS') return c.body(null, 204);
+    const key = c.req.header('x-site-key');
+    if (key === undefined) {
+      throw new AppError(
+        'unauthorized',
+        'send the site public key in X-Site-Key (or the admin token)',
+      );
+    }
+    if (!timingSafeEqual(digest(key), digest(site.publicKey))) {
+      throw new AppError('forbidden', 'the site key does not belong to this site');
+    }
+    c.set('access', 'reader');
+    return next();
+  };
+}
+
+function setCors(c: Context, origin: string): void {
+  c.header('Access-Control-Allow-Origin', origin);
+  c.header('Vary', 'Origin');
+  for (const [name, value] of Object.entries(CORS_HEADERS)) c.header(name, value);
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,91 @@
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
+import { runChatTurn } from '../../chat/turn.js';
+import type { AppEnv, Services } from '../../context.js';
+import { AppError } from '../../errors.js';
+import { clientIp } from '../../lib/client-ip.js';
+import { parseWith, readJson } from '../../lib/validate.js';
+import { enforceLimits } from '../../limits/enforce.js';
+import { openConversation } from '../../store/conversations.js';
+import { getSite } from '../../store/sites.js';
+import { SiteName } from '../schemas.js';
+
+export const ChatBody = z
+  .object({
+    message: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(4000, 'must be at most 4000 characters')
+      .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters'),
+    conversationId: z.uuid('must be a conversation id from an earlier answer').optional(),
+  })
+  .strict();
+
+const encoder = new TextEncoder();
+
+/**
+ * `POST /api/v1/sites/:site/chat`: a cited answer as `text/event-stream`. With `Last-Event-ID`
+ * it resumes an answer still being produced (or just finished) from after that event.
+ */
+export function registerChat(app: Hono<AppEnv>, services: Services): void {
+  app.post('/api/v1/sites/:site/chat', async (c) => {
+    const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
+    const lastEventId = c.req.header('last-event-id');
+    if (lastEventId !== undefined) {
+      const resumed = services.chat.registry.resume(lastEventId);
+      if (resumed === null)
+        throw new AppError('not_found', 'that answer can no longer be resumed; ask again');
+      return sse(c, resumed.stream, resumed.after, services.chat.pingMs);
+    }
+    const body = parseWith(ChatBody, await readJson(c));
+    if (c.get('access') !== 'admin') {
+      await enforceLimits(services.limits, 'chat', {
+        siteId: site.id,
+        clientIp: clientIp(c, services.config.EDGE_SHARED_SECRET),
+        conversationId: body.conversationId,
+      });
+    }
+    const conversationId = await openConversation(services.db.pool, site.id, body.conversationId);
+    const stream = services.chat.registry.create();
+    void runChatTurn(
+      stream,
+      { site, conversationId, message: body.message, requestId: c.get('requestId') },
+      services.chat.deps,
+    );
+    return sse(c, stream, 0, services.chat.pingMs);
+  });
+}
+
+/** The stream as a response that is never buffered: comment pings keep idle proxies from closing it. */
+function sse(c: Context<AppEnv>, stream: ChatStream, after: number, pingMs: number): Response {
+  let detach = () => {};
+  let ping: NodeJS.Timeout | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const close = () => {
+        clearInterval(ping);
+        try {
+          controller.close();
+        } catch {
+          // already closed by a cancel
+        }
+      };
+      ping = setInterval(() => controller.enqueue(encoder.encode(': ping\n\n')), pingMs);
+      detach = stream.subscribe(after, (event) => {
+        if (event === null) close();
+        else controller.enqueue(encoder.encode(sseFrame(event)));
+      });
+    },
+    cancel() {
+      clearInterval(ping);
+      detach();
+    },
+  });
+  return c.body(body, 200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    'X-Accel-Buffering': 'no',
+  });
+}

@@ -1,0 +1,91 @@
+import type pg from 'pg';
+import { AppError } from '../errors.js';
+
+/** Messages one conversation may hold; past it the reader starts a new conversation. */
+export const MAX_MESSAGES_PER_CONVERSATION = 200;
+
+export interface StoredTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * The conversation `id` of `siteId`, or a new one when `id` is undefined. A conversation of
+ * another site is "not found": ids do not cross sites.
+ */
+export async function openConversation(
+  db: pg.Pool,
+  siteId: number,
+  id: string | undefined,
+): Promise<string> {
+  if (id === undefined) {
+    const { rows } = await db.query<{ id: string }>(
+      'insert into conversations (site_id) values ($1) returning id',
+      [siteId],
+    );
+    return rows[0]!.id;
+  }
+  const { rows } = await db.query<{ message_count: number }>(
+    'select message_count from conversations where id = $1 and site_id = $2',
+    [id, siteId],
+  );
+  const row = rows[0];
+  if (row === undefined)
+    throw new AppError('not_found', 'no such conversation on this site; start a new one');
+  if (row.message_count >= MAX_MESSAGES_PER_CONVERSATION) {
+    throw new AppError('conflict', 'this conversation is full; start a new one');
+  }
+  return id;
+}
+
+/** The last `turns` messages, oldest first, each cut to `maxChars`. */
+export async function recentTurns(
+  db: pg.Pool,
+  conversationId: string,
+  turns: number,
+  maxChars: number,
+): Promise<StoredTurn[]> {
+  const { rows } = await db.query<{ role: 'user' | 'assistant'; content: string }>(
+    `select role, left(content, $3) as content from (
+       select id, role, content from messages where conversation_id = $1 and status <> 'error' order by id desc limit $2
+     ) recent order by id`,
+    [conversationId, turns, maxChars],
+  );
+  return rows;
+}
+
+/** Stores a question and its answer (complete, partial or failed) in one transaction. */
+export async function recordExchange(
+  db: pg.Pool,
+  conversationId: string,
+  question: string,
+  answer: {
+    content: string;
+    sources: unknown[];
+    cited: number[];
+    status: 'complete' | 'partial' | 'error';
+  },
+): Promise<void> {
+  const client = await db.connect();
+  try {
+    await client.query('begin');
+    await client.query(
+      `insert into messages (conversation_id, role, content, status) values ($1, 'user', $2, 'complete')`,
+      [conversationId, question],
+    );
+    await client.query(
+      `insert into messages (conversation_id, role, content, sources, cited, status) values ($1, 'assistant', $2, $3, $4, $5)`,
+      [conversationId, answer.content, JSON.stringify(answer.sources), answer.cited, answer.status],
+    );
+    await client.query(
+      'update conversations set message_count = message_count + 2, updated_at = now() where id = $1',
+      [conversationId],
+    );
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
