@@ -107,6 +107,8 @@ export async function runChatTurn(
       k: deps.settings.sources,
       mode: 'hybrid',
       rerank: true,
+      // A first question was embedded for the cache lookup already; its query is the question.
+      queryVector: query === input.message ? cacheable?.embedding : undefined,
     });
     signal.throwIfAborted();
     if (found.noGoodAnswer || found.results.length === 0) {

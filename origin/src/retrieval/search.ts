@@ -29,6 +29,8 @@ export interface SearchRequest {
   /** Rerank the top candidates; ignored when no reranker is configured. */
   rerank: boolean;
   filter?: SearchFilter | undefined;
+  /** The query's embedding when the caller already has it (e.g. from the answer cache lookup). */
+  queryVector?: Float32Array | undefined;
 }
 
 /** Why a result ranks where it does. Ranks are 1-based; null when the list did not hold it. */
@@ -191,7 +193,9 @@ export class SearchService {
         relevance: { basis: 'none', best: null, threshold: null },
       };
 
-    const vector = needsVector ? vectorLiteral((await embedder.embed([request.query]))[0]!) : null;
+    const vector = needsVector
+      ? vectorLiteral(request.queryVector ?? (await embedder.embed([request.query]))[0]!)
+      : null;
     let candidates = await this.retrieve(site, request, depth, vector);
     let reranked = false;
     if (rerank && candidates.length > 0) {

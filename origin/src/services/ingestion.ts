@@ -5,12 +5,7 @@ import { ensureVectorIndex } from '../db/vector-index.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
 import { type Chunk, type ChunkOptions, chunkBlocks } from '../ingest/chunk.js';
-import {
-  assertCleanText,
-  checkContentMatchesFormat,
-  decodeUtf8Strict,
-  type SourceFormat,
-} from '../ingest/formats.js';
+import type { SourceFormat } from '../ingest/formats.js';
 import { parseDocument } from '../ingest/parse.js';
 import { BoundedQueue } from '../lib/bounded-queue.js';
 import type { Logger } from '../logger.js';
@@ -85,7 +80,8 @@ export class IngestionService {
   async prepare(site: Site, input: IngestInput): Promise<PreparedDocument> {
     const label = input.fileName ?? input.url ?? input.title ?? 'the document';
     this.assertEmbedderMatches(site);
-    const parsed = await parseDocument(input.format, this.decode(input, label), label);
+    // parseDocument checks the bytes against the format, decodes strict UTF-8 and refuses NULs.
+    const parsed = await parseDocument(input.format, input.content, label);
     const title = (input.title ?? parsed.title ?? input.fileName ?? input.url ?? 'Untitled')
       .trim()
       .slice(0, MAX_TITLE_LENGTH);
@@ -231,15 +227,6 @@ export class IngestionService {
         `site "${site.name}" was indexed with ${site.embedder} (${site.embeddingDim} dimensions) but this origin embeds with ${embedder.id} (${embedder.dimension} dimensions); run \`npm run rag -- reindex --site ${site.name}\` to re-embed it, or start the origin with the embedder that built it`,
       );
     }
-  }
-
-  private decode(input: IngestInput, label: string): string | Uint8Array {
-    if (typeof input.content === 'string') {
-      assertCleanText(input.content, label);
-      return input.content;
-    }
-    checkContentMatchesFormat(input.format, input.content, label);
-    return input.format === 'pdf' ? input.content : decodeUtf8Strict(input.content, label);
   }
 
   private hash(value: unknown): string {
