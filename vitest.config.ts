@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Test tiers, each with its own script in package.json:
  * - unit: pure code, no services;
- * - integration: the origin against a real database, run twice (TEST_DB=postgres and TEST_DB=pglite).
+ * - integration: the origin against a real database, run twice (TEST_DB=postgres and TEST_DB=pglite);
+ * - system: the whole stack as it runs in production — the Worker in workerd, real nginx, headless
+ *   Chromium, the deploy and backup scripts — run once, on PostgreSQL.
  */
 export default defineConfig({
   test: {
@@ -18,9 +20,18 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['origin/test/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['origin/test/**/*.test.ts', 'test/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'system',
+          include: ['test/edge/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/ops/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

@@ -31,7 +31,7 @@ WAIT_SECONDS=30
 APT_PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
   redis-server nginx shellcheck build-essential dpkg-dev
-  ca-certificates curl openssl chromium
+  ca-certificates curl openssl chromium docker-compose
 )
 TRIXIE_SRC_LIST="/etc/apt/sources.list.d/trixie-src.list"
 

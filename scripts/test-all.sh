@@ -9,7 +9,8 @@ usage() {
 Usage: scripts/test-all.sh [--no-install]
 
 Runs lint, type check, unit tests, the integration suite on PostgreSQL + pgvector and again on
-the embedded PGlite, then prints a per-tier summary.
+the embedded PGlite, the system tier (edge worker in workerd, nginx, Chromium, deploy and backup
+scripts) once, then prints a per-tier summary.
   --no-install   skip apt and npm installs (services and node_modules must already be there)
 TXT
 }
@@ -57,6 +58,7 @@ step typecheck npx tsc --noEmit -p .
 tier unit none unit
 tier integration-postgres postgres integration
 tier integration-pglite pglite integration
+tier system postgres system
 
 node scripts/test-summary.mjs test-output
 exit "$status"
