@@ -1,0 +1,186 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChatFailure, type Source, streamChat } from './chat.js';
+
+/**
+ * The chat client against a local HTTP server that plays the origin's part, including the
+ * failures that are hard to cause on the real stack on demand: a stream cut in the middle.
+ */
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+let handler: Handler;
+let server: Server;
+let url: string;
+const seen: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (part: Buffer) => {
+      body += part.toString();
+    });
+    req.on('end', () => {
+      seen.push({ headers: req.headers, body });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/sites/docs/chat`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const frame = (id: string, event: string, data: unknown) =>
+  `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+async function run(signal = new AbortController().signal) {
+  seen.length = 0;
+  const out = {
+    text: '',
+    sources: [] as Source[],
+    meta: [] as unknown[],
+    done: 0,
+    failures: [] as ChatFailure[],
+  };
+  await streamChat(
+    { url, key: 'pk_test', message: 'Hi?', conversationId: undefined, signal, retries: 2 },
+    {
+      meta: (meta) => out.meta.push(meta),
+      sources: (sources) => {
+        out.sources = sources;
+      },
+      token: (text) => {
+        out.text += text;
+      },
+      done: () => {
+        out.done += 1;
+      },
+      fail: (failure) => out.failures.push(failure),
+    },
+  );
+  return out;
+}
+
+describe('streamChat', () => {
+  it('posts the question with the site key as JSON and streams the events', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(frame('abcdefghijkl.1', 'meta', { conversationId: 'c-1' }));
+      res.write(': ping\n\n');
+      res.write(frame('abcdefghijkl.2', 'sources', { sources: [{ n: 1, title: 'T', url: null }] }));
+      res.write(frame('abcdefghijkl.3', 'token', { text: 'Hello ' }));
+      res.end(
+        frame('abcdefghijkl.4', 'token', { text: 'world' }) + frame('abcdefghijkl.5', 'done', {}),
+      );
+    };
+    const out = await run();
+    expect(out).toMatchObject({ text: 'Hello world', done: 1, failures: [] });
+    expect(out.meta).toEqual([{ conversationId: 'c-1' }]);
+    expect(out.sources).toEqual([{ n: 1, title: 'T', url: null }]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.headers['x-site-key']).toBe('pk_test');
+    expect(seen[0]!.headers['content-type']).toBe('application/json');
+    expect(seen[0]!.headers['last-event-id']).toBeUndefined();
+    expect(JSON.parse(seen[0]!.body)).toEqual({ message: 'Hi?' });
+  });
+
+  it('resumes a dropped stream with Last-Event-ID and does not repeat what it had', async () => {
+    let calls = 0;
+    handler = (req, res) => {
+      calls += 1;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (calls === 1) {
+        res.write(frame('abcdefghijkl.1', 'meta', {}));
+        res.write(frame('abcdefghijkl.2', 'token', { text: 'Hello ' }));
+        setTimeout(() => req.socket.destroy(), 50);
+        return;
+      }
+      res.end(
+        frame('abcdefghijkl.3', 'token', { text: 'again' }) + frame('abcdefghijkl.4', 'done', {}),
+      );
+    };
+    const out = await run();
+    expect(out).toMatchObject({ text: 'Hello again', done: 1, failures: [] });
+    expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, 'abcdefghijkl.2']);
+    expect(seen[1]!.headers['x-site-key']).toBe('pk_test');
+  });
+
+  it('gives up after its retries and says the connection dropped', async () => {
+    handler = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(frame(`abcdefghijkl.${seen.length}`, 'token', { text: 'x' }));
+      setTimeout(() => req.socket.destroy(), 20);
+    };
+    const out = await run();
+    expect(seen).toHaveLength(3);
+    expect(out.failures).toEqual([
+      { code: 'dropped', message: 'The connection dropped. Please ask again.' },
+    ]);
+  });
+
+  it('puts a 429 in words with its Retry-After', async () => {
+    handler = (_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '17' });
+      res.end(JSON.stringify({ error: { code: 'rate_limited', message: 'x', requestId: 'r' } }));
+    };
+    const out = await run();
+    expect(out.failures).toEqual([
+      {
+        code: 'rate_limited',
+        status: 429,
+        retryAfter: 17,
+        message: 'Too many questions right now. Please wait 17 seconds and try again.',
+      },
+    ]);
+  });
+
+  it('puts a 503 and an SSE maintenance event in words', async () => {
+    const words =
+      'The assistant is down for maintenance right now. Please try again in a few minutes.';
+    handler = (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'unavailable', message: 'x', requestId: 'r' } }));
+    };
+    expect((await run()).failures[0]!.message).toBe(words);
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(frame('', 'error', { code: 'maintenance', message: 'back soon', retryAfter: 30 }));
+    };
+    const out = await run();
+    expect(out.failures).toEqual([{ code: 'maintenance', message: words }]);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('shows the validation message of a 400 and refuses a 403 in words', async () => {
+    handler = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: { code: 'validation_failed', message: 'message: must be at most 4000 characters' },
+        }),
+      );
+    };
+    expect((await run()).failures[0]!.message).toBe('message: must be at most 4000 characters');
+    handler = (_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'forbidden', message: 'no' } }));
+    };
+    expect((await run()).failures[0]!.message).toBe('This chat is not enabled on this website.');
+  });
+
+  it('stops quietly when aborted mid-stream', async () => {
+    const controller = new AbortController();
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(frame('abcdefghijkl.1', 'token', { text: 'part' }));
+      setTimeout(() => controller.abort(), 50);
+    };
+    const out = await run(controller.signal);
+    expect(out).toMatchObject({ text: 'part', done: 0, failures: [] });
+    expect(seen).toHaveLength(1);
+  });
+});
