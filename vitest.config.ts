@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['origin/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['origin/src/**/*.test.ts', 'scripts/**/*.test.ts', 'web/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

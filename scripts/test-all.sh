@@ -54,7 +54,8 @@ tier() {
 }
 
 step lint npx biome check .
-step typecheck npx tsc --noEmit -p .
+step typecheck npm run --silent typecheck
+step build-web node web/build.mjs --no-results
 tier unit none unit
 tier integration-postgres postgres integration
 tier integration-pglite pglite integration

@@ -54,6 +54,9 @@ describe(`a new user: start the origin, ingest a folder with the CLI, see it thr
     expect(result.stdout).toMatch(
       /3 documents \(3 new, 0 updated, 0 unchanged\), \d+ chunks written, 0 failed, in [\d.]+ s/,
     );
+    // The address of the chat page for the site, with its key: served by the origin itself.
+    const chat = /chat with it: (\S+)/.exec(result.stdout)?.[1];
+    expect(chat).toMatch(new RegExp(`^${origin.url}/s/demo\\?key=pk_`));
   });
 
   it('shows the documents and their chunk counts through the API', async () => {

@@ -3,19 +3,24 @@ import { requestId } from 'hono/request-id';
 import type { AppEnv, Services } from './context.js';
 import { accessLog } from './middleware/access-log.js';
 import { adminAuth } from './middleware/admin-auth.js';
+import { edgeSecret } from './middleware/edge-secret.js';
 import { errorHandler, notFoundHandler } from './middleware/error-handler.js';
 import { READER_ROUTE, readerAccess } from './middleware/reader-access.js';
+import { httpMetrics } from './observability/http-metrics.js';
 import { registerChat } from './routes/chat/post.js';
 import { registerDeleteDocument } from './routes/documents/delete.js';
 import { registerGetDocuments } from './routes/documents/get.js';
 import { registerCreateDocument } from './routes/documents/post.js';
 import { registerHealth } from './routes/health/get.js';
+import { registerMetrics } from './routes/metrics/get.js';
 import { registerSearch } from './routes/search/post.js';
+import { registerSite, siteServed } from './routes/site/get.js';
 import { registerDeleteSite } from './routes/sites/delete.js';
 import { registerGetSites } from './routes/sites/get.js';
 import { registerUpdateSite } from './routes/sites/patch.js';
 import { registerCreateSite } from './routes/sites/post.js';
 import { registerReindexSite } from './routes/sites/reindex.js';
+import { registerWidget } from './routes/widget/get.js';
 
 /** Assembles the origin's HTTP app: middleware in order, the error handler, the routes. */
 export function createApp(services: Services): Hono<AppEnv> {
@@ -23,16 +28,21 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   app.use(requestId({ limitLength: 128 }));
   app.use(accessLog(services.logger));
+  app.use(httpMetrics(services.metrics));
   app.onError(errorHandler(services.logger));
   app.notFound(notFoundHandler);
+  app.use(edgeSecret(services.config.EDGE_SHARED_SECRET));
 
   registerHealth(app, services);
+  registerWidget(app, services);
+  registerMetrics(app, services);
 
   const admin = adminAuth(services.adminToken);
   const reader = readerAccess({
     db: () => services.db.pool,
     adminToken: services.adminToken,
     ownOrigins: services.config.PUBLIC_ORIGINS,
+    sameOrigin: siteServed(services.config),
   });
   app.use('/api/v1/sites', admin);
   // Chat and search take a site's public key from its allowed origins; everything else is admin.
@@ -49,6 +59,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerDeleteDocument(app, services);
   registerSearch(app, services);
   registerChat(app, services);
+  registerSite(app, services);
 
   return app;
 }

@@ -13,8 +13,20 @@ import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
-import { checkRedisPolicy, createRateLimiter } from './limits/rate-limiter.js';
+import { boundedEmbedder, boundedReranker } from './lib/bounded-models.js';
+import type { LimitScope } from './limits/enforce.js';
+import {
+  checkRedisPolicy,
+  createRateLimiter,
+  type RateLimitBucket,
+} from './limits/rate-limiter.js';
 import type { Logger } from './logger.js';
+import {
+  instrumentAnswerCache,
+  instrumentEmbedder,
+  instrumentReranker,
+} from './observability/instrument.js';
+import { createMetrics, type MetricSources } from './observability/metrics.js';
 import { selectReranker } from './rerankers/select.js';
 import { SearchService } from './retrieval/search.js';
 import { IngestionService } from './services/ingestion.js';
@@ -39,8 +51,15 @@ export async function buildServices(
     dataDir: config.DATA_DIR,
     poolMax: config.DB_POOL_MAX,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    acquire: {
+      acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
+      maxWaiting: config.DB_MAX_WAITING,
+      stallMs: config.DB_STALL_MS,
+    },
   });
   try {
+    const metricSources: MetricSources = { pool: db.pool };
+    const metrics = createMetrics(metricSources);
     const applied = await migrate(db.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     await db.registerVectorType();
@@ -54,14 +73,19 @@ export async function buildServices(
       },
       'embedder ready',
     );
+    const embedder = boundedEmbedder(instrumentEmbedder(selected.embedder, metrics), {
+      concurrency: config.EMBED_CONCURRENCY,
+      maxWaiting: config.EMBED_QUEUE_MAX,
+    });
     const admin = resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
     if (admin.file !== null) logger.info({ file: admin.file }, 'admin token read from file');
     const ingestion = new IngestionService({
       db,
-      embedder: selected.embedder,
+      embedder,
       chunking: { maxTokens: config.CHUNK_MAX_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
       embedBatchSize: config.EMBED_BATCH_SIZE,
       logger,
+      metrics,
     });
     const rerank = await selectReranker({
       kind: config.RERANKER,
@@ -71,9 +95,16 @@ export async function buildServices(
     });
     logger.info({ reranker: rerank.reranker?.id ?? null, reason: rerank.reason }, 'reranker ready');
     const search = new SearchService({
+      metrics,
       db,
-      embedder: selected.embedder,
-      reranker: rerank.reranker,
+      embedder,
+      reranker:
+        rerank.reranker === null
+          ? null
+          : boundedReranker(instrumentReranker(rerank.reranker, metrics), {
+              concurrency: config.RERANK_CONCURRENCY,
+              maxWaiting: config.RERANK_QUEUE_MAX,
+            }),
       settings: {
         bm25K1: config.BM25_K1,
         bm25B: config.BM25_B,
@@ -161,6 +192,8 @@ export async function buildServices(
           other: perMinute(3000),
         },
       }),
+      onRefused: (scope: LimitScope, bucket: RateLimitBucket) =>
+        metrics.rateLimitRefusals.inc({ scope, bucket }),
     };
     const registry = new StreamRegistry({
       maxStreams: config.CHAT_MAX_STREAMS,
@@ -168,15 +201,17 @@ export async function buildServices(
       retentionMs: config.CHAT_RESUME_WINDOW_MS,
       detachGraceMs: config.CHAT_DETACH_GRACE_MS,
     });
+    const redis = {
+      cache: cacheRedis === null ? null : () => redisIsUp(cacheRedis),
+      limits: limitsRedis === null ? null : () => redisIsUp(limitsRedis),
+    };
+    metricSources.redis = redis;
     return {
       config,
       search,
       generatorId: generator.id,
       limits,
-      redis: {
-        cache: cacheRedis === null ? null : () => redisIsUp(cacheRedis),
-        limits: limitsRedis === null ? null : () => redisIsUp(limitsRedis),
-      },
+      redis,
       chat: {
         registry,
         pingMs: config.CHAT_PING_MS,
@@ -185,8 +220,9 @@ export async function buildServices(
           search,
           generator,
           logger,
-          embedder: selected.embedder,
-          cache,
+          metrics,
+          embedder,
+          cache: instrumentAnswerCache(cache, metrics),
           settings: {
             sources: config.CHAT_SOURCES,
             historyTurns: config.CHAT_HISTORY_TURNS,
@@ -197,10 +233,11 @@ export async function buildServices(
       },
       rerankerReason: rerank.reason,
       db,
-      embedder: selected.embedder,
+      embedder,
       embedderReason: selected.reason,
       ingestion,
       logger,
+      metrics,
       adminToken: admin.token,
       version: VERSION,
       async close() {

@@ -29,18 +29,32 @@ export const ConfigSchema = z
     DATA_DIR: z.string().min(1).default('./data'),
     DB_POOL_MAX: int(1, 100, 10),
     DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 30_000),
+    /** Longest wait for a pooled database client (or a new connection) before a 503. */
+    DB_ACQUIRE_TIMEOUT_MS: int(100, 60_000, 15_000),
+    /** Requests allowed to wait for a busy pool at once; the next one gets a 503 at once. */
+    DB_MAX_WAITING: int(0, 100_000, 2_000),
+    /** A busy pool with no client handed out or back for this long is stuck: new requests get a 503 at once (0: off). */
+    DB_STALL_MS: int(0, 60_000, 2_000),
     ADMIN_TOKEN: optionalText.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
     EMBEDDER: z.enum(['auto', 'transformers', 'hash']).default('auto'),
     EMBEDDING_MODEL: z.string().min(1).default('Xenova/paraphrase-multilingual-MiniLM-L12-v2'),
     EMBEDDING_DTYPE: z.enum(['fp32', 'q8']).default('q8'),
     MODELS_DIR: z.string().min(1).default('./models'),
     EMBED_BATCH_SIZE: int(1, 256, 32),
+    /** Embedding calls (one batch each) run at once; the model is CPU-bound on 2 cores. */
+    EMBED_CONCURRENCY: int(1, 64, 2),
+    /** Embedding calls allowed to wait; past it a request gets 503 `overloaded`. */
+    EMBED_QUEUE_MAX: int(0, 100_000, 1_000),
     HASH_EMBEDDER_DIM: int(16, 4096, 384),
     CHUNK_MAX_TOKENS: int(32, 2048, 256),
     CHUNK_OVERLAP_TOKENS: int(0, 512, 32),
     RERANKER: z.enum(['auto', 'cross-encoder', 'lexical', 'none']).default('auto'),
     RERANK_MODEL: z.string().min(1).default('Xenova/ms-marco-MiniLM-L-6-v2'),
     RERANK_TOP_N: int(1, 200, 30),
+    /** Rerank calls (one query's candidates each) run at once. */
+    RERANK_CONCURRENCY: int(1, 64, 1),
+    /** Rerank calls allowed to wait; past it a request gets 503 `overloaded`. */
+    RERANK_QUEUE_MAX: int(0, 100_000, 100),
     /** Lowest cross-encoder logit that counts as relevant (the "no good answer" signal). */
     RERANK_MIN_SCORE: z.coerce.number().min(-100).max(100).default(0),
     /** Lowest cosine similarity that counts as relevant; defaults by embedder when unset. */
@@ -104,7 +118,17 @@ export const ConfigSchema = z
       z.string().min(24, 'must be at least 24 characters').optional(),
     ),
     MAX_UPLOAD_MB: int(1, 1024, 50),
+    /** On SIGTERM, time for streams to be told and requests to finish; keep under Docker's stop timeout. */
+    SHUTDOWN_GRACE_MS: int(100, 120_000, 10_000),
     MAX_FILES_PER_UPLOAD: int(1, 1000, 100),
+    /** Fill a `demo` site with the project's own docs on a first start: `auto` = on PGlite only. */
+    DEMO_SITE: z.enum(['auto', 'on', 'off']).default('auto'),
+    /** Serve the chat site from SITE_DIR: `auto` = unless an edge is in front (EDGE_SHARED_SECRET). */
+    SERVE_SITE: z.enum(['auto', 'true', 'false']).default('auto'),
+    /** The built chat site (`node web/build.mjs` writes it). */
+    SITE_DIR: z.string().min(1).default('./dist/site'),
+    /** The built widget that `GET /widget.js` serves (`node web/build.mjs` writes it). */
+    WIDGET_FILE: z.string().min(1).default('./dist/widget/widget.js'),
   })
   .superRefine((value, ctx) => {
     if (value.CHUNK_OVERLAP_TOKENS * 2 >= value.CHUNK_MAX_TOKENS) {

@@ -5,6 +5,7 @@ import type { Database } from './db/database.js';
 import type { Embedder } from './embedders/types.js';
 import type { Limits } from './limits/enforce.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './observability/metrics.js';
 import type { SearchService } from './retrieval/search.js';
 import type { IngestionService } from './services/ingestion.js';
 
@@ -26,6 +27,8 @@ export interface Services {
   /** Why this reranker serves (or none). */
   rerankerReason: string;
   logger: Logger;
+  /** This instance's Prometheus registry and the metrics the code records into it. */
+  metrics: Metrics;
   /** The admin token in force (from ADMIN_TOKEN, or generated into the data folder). */
   adminToken: string;
   version: string;

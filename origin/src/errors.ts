@@ -18,6 +18,10 @@ export const STATUS_BY_CODE = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  /** A bounded queue or the database pool is full: come back after `Retry-After`. */
+  overloaded: 503,
+  /** The database cannot be reached right now (down, restarting, connection lost). */
+  database_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;

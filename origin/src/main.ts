@@ -2,10 +2,12 @@ import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { buildServices } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
+import { seedDemoSite } from './demo.js';
 import { createLogger } from './logger.js';
+import { siteServed } from './routes/site/get.js';
 
-/** Grace period for in-flight requests on SIGTERM before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a reader told to reconnect should wait: long enough for a restarted origin to listen. */
+const RECONNECT_AFTER_MS = 3_000;
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -21,29 +23,50 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const services = await buildServices(config, logger);
   const app = createApp(services);
+  const demo = await seedDemoSite(app, services);
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
     logger.info(
       { host: info.address, port: info.port, database: services.db.kind },
       'origin listening',
     );
+    if (demo !== null && siteServed(config)) {
+      const host = info.address === '0.0.0.0' ? '127.0.0.1' : info.address;
+      logger.info(`chat with the demo site: http://${host}:${info.port}${demo}`);
+    }
   });
 
   let stopping = false;
-  const stop = (signal: string) => {
+  // Stop accepting, tell chat readers to reconnect, let other requests finish, then close the
+  // services; whatever is still open when SHUTDOWN_GRACE_MS runs out is cut and the exit is 1.
+  const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
+    const grace = config.SHUTDOWN_GRACE_MS;
+    logger.info({ signal, graceMs: grace }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error({ graceMs: grace }, 'shutdown grace period over; exiting with requests open');
+      process.exit(1);
+    }, grace);
     force.unref();
-    server.close(() => {
-      services
-        .close()
-        .catch((error: unknown) => logger.error({ err: error }, 'error while closing services'))
-        .finally(() => process.exit(0));
-    });
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Half the grace for answers to store what they said; the rest for responses to drain.
+    const streams = await services.chat.registry.shutdown(RECONNECT_AFTER_MS, grace / 2);
+    logger.info({ streams }, 'chat streams told to reconnect');
+    // close() ends the connections idle at that moment only; keep-alive connections whose last
+    // response finishes later would hold the server open until their keep-alive timeout.
+    const idleSweep = setInterval(() => {
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    }, 50);
+    await closed;
+    clearInterval(idleSweep);
+    await services
+      .close()
+      .catch((error: unknown) => logger.error({ err: error }, 'error while closing services'));
+    logger.info('shut down');
+    process.exit(0);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {

@@ -24,9 +24,13 @@ for (const [backend, redisEnv] of backends) {
           CACHE_SIMILARITY: '0.8',
         },
       });
-      const created = await h.request('POST', '/api/v1/sites', { json: { name: 'docs' } });
+      const created = await h.request('POST', '/api/v1/sites', {
+        json: { name: 'docs' },
+        headers: { 'x-edge-secret': EDGE_SECRET },
+      });
       siteKey = (await created.json()).site.publicKey;
       const response = await h.request('POST', '/api/v1/sites/docs/documents', {
+        headers: { 'x-edge-secret': EDGE_SECRET },
         json: {
           documents: [
             {
@@ -81,6 +85,7 @@ for (const [backend, redisEnv] of backends) {
 
       const change = await h.request('POST', '/api/v1/sites/docs/documents', {
         json: { title: 'Widget', content: 'Embed the widget with one script tag.' },
+        headers: { 'x-edge-secret': EDGE_SECRET },
       });
       expect(change.status).toBe(201);
       expect(cacheOf(await ask('How do I restore a backup?'))).toBe('miss');
@@ -115,26 +120,24 @@ for (const [backend, redisEnv] of backends) {
       for (let i = 0; i < 10; i += 1) {
         const response = await h.request('POST', '/api/v1/sites/docs/search', {
           json: { query: 'dumps', k: 1 },
+          headers: { 'x-edge-secret': EDGE_SECRET },
         });
         expect(response.status).toBe(200);
       }
     });
 
-    it('does not trust a client address without the edge secret', async () => {
+    it('refuses a request with a wrong edge secret, whatever client address it claims', async () => {
       const spoof = (address: string) =>
         h.request('POST', '/api/v1/sites/docs/chat', {
           json: { message: 'Where are the dumps kept?' },
           token: null,
           headers: { 'x-site-key': siteKey, 'x-edge-secret': 'wrong', 'x-client-ip': address },
         });
-      const statuses: number[] = [];
       for (let i = 0; i < 5; i += 1) {
         const response = await spoof(`198.51.100.${i}`);
-        statuses.push(response.status);
-        if (response.status === 200) await readSse(response.body!);
+        expect(response.status).toBe(403);
+        expect((await response.json()).error.code).toBe('forbidden');
       }
-      // All five count against the same (socket) address, whatever address they claim.
-      expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
     });
   });
 }

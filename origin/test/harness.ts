@@ -9,7 +9,7 @@ import { buildServices, type Runtime } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import type { AppEnv } from '../src/context.js';
 import type { Embedder } from '../src/embedders/types.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger, type Logger } from '../src/logger.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -86,7 +86,13 @@ export interface RequestOptions {
 }
 
 export async function startHarness(
-  options: { env?: Record<string, string>; embedder?: Embedder; database?: TestDatabase } = {},
+  options: {
+    env?: Record<string, string>;
+    embedder?: Embedder;
+    database?: TestDatabase;
+    /** A logger to read lines back from; by default the configured level, silent in tests. */
+    logger?: Logger;
+  } = {},
 ): Promise<Harness> {
   const database = options.database ?? (await createTestDatabase());
   const config = loadConfig({
@@ -99,7 +105,7 @@ export async function startHarness(
   });
   const services = await buildServices(
     config,
-    createLogger(config.LOG_LEVEL),
+    options.logger ?? createLogger(config.LOG_LEVEL),
     options.embedder === undefined
       ? {}
       : { embedder: { embedder: options.embedder, reason: 'test' } },

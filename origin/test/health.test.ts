@@ -80,7 +80,7 @@ describe.runIf(TEST_DB === 'postgres')('health when the database goes away (post
     });
     const sites = await h.request('GET', '/api/v1/sites');
     expect(sites.status).toBe(503);
-    expect((await sites.json()).error.code).toBe('unavailable');
+    expect((await sites.json()).error.code).toBe('database_unavailable');
     proxy.restore();
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i += 1) {

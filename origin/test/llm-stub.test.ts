@@ -50,6 +50,28 @@ describe('startLlmStub', () => {
     expect(body.choices[0]?.message.content).toBe(STUB_ANSWER_CITE_7);
   });
 
+  it('holds only the first token back for first-<ms>', async () => {
+    const started = performance.now();
+    const response = await post({ model: 'first-300', stream: true, messages: [] });
+    const reader = response.body!.getReader();
+    const arrivals: number[] = [];
+    let text = '';
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (text.includes('"content":"Paris') && arrivals.length === 0) {
+        arrivals.push(performance.now() - started);
+      }
+    }
+    arrivals.push(performance.now() - started);
+    expect(arrivals[0]).toBeGreaterThanOrEqual(290);
+    // The rest follows at once: the whole answer ends well before a second pause could pass.
+    expect(arrivals[1]! - arrivals[0]!).toBeLessThan(250);
+    expect(text).toContain('[DONE]');
+  });
+
   it('fails with 500 on error-500, and only on the first request for fail-once', async () => {
     expect((await post({ model: 'error-500', stream: true })).status).toBe(500);
     expect((await post({ model: 'fail-once', stream: true })).status).toBe(500);

@@ -4,8 +4,11 @@
  *
  * - `echo`: streams `STUB_ANSWER` word by word (it cites [1]);
  * - `cite-7`: streams `STUB_ANSWER_CITE_7` (it cites [1] and [7]);
+ * - `markup`: streams `STUB_ANSWER_MARKUP`, raw HTML and Markdown, for the renderers' tests;
  * - `stall-<ms>`: sends headers and the first token, waits `ms`, then sends the rest;
  * - `slow-<ms>`: waits `ms` before every token;
+ * - `first-<ms>`: waits `ms` before the first token only, as a hosted model does while it reads the
+ *   prompt (its time to first token), then streams the rest at once;
  * - `error-500`: answers HTTP 500 before any token;
  * - `error-401`: answers HTTP 401 with the bearer token in the message, as some servers do;
  * - `fail-once`: HTTP 500 to its first request, then behaves as `echo`;
@@ -20,6 +23,8 @@ import type { AddressInfo } from 'node:net';
 
 export const STUB_ANSWER = 'Paris is the capital of France [1]. It lies on the Seine [1].';
 export const STUB_ANSWER_CITE_7 = 'The tower is in Paris [1]. It was built in 1889 [7].';
+export const STUB_ANSWER_MARKUP =
+  'Beware <script>alert("model")</script> and <img src=x onerror=alert(2)>: **Paris** is the capital [1].\n\n- a `<b>` tag\n- the Seine [1]';
 
 export interface LlmStub {
   /** The base URL to give the client, ending in `/v1`. */
@@ -77,7 +82,12 @@ export async function startLlmStub(): Promise<LlmStub> {
       return;
     }
 
-    const text = model === 'cite-7' ? STUB_ANSWER_CITE_7 : STUB_ANSWER;
+    const text =
+      model === 'cite-7'
+        ? STUB_ANSWER_CITE_7
+        : model === 'markup'
+          ? STUB_ANSWER_MARKUP
+          : STUB_ANSWER;
     if (!stream) {
       sendJson(res, 200, completion(model, text));
       return;
@@ -85,7 +95,7 @@ export async function startLlmStub(): Promise<LlmStub> {
     const tokens = text.split(/(?=\s)/);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.write(sse(chunk(model, { role: 'assistant', content: '' }, null)));
-    const delay = /^(stall|slow)-(\d+)$/.exec(model);
+    const delay = /^(stall|slow|first)-(\d+)$/.exec(model);
     for (const [i, token] of tokens.entries()) {
       if (model === 'error-midstream' && i === 2) {
         // Let the first tokens reach the client: destroying drops what is still buffered.
@@ -94,7 +104,8 @@ export async function startLlmStub(): Promise<LlmStub> {
         res.socket?.destroy();
         return;
       }
-      const pause = delay && (delay[1] === 'slow' || i === 1) ? Number(delay[2]) : 0;
+      const pauseAt = delay?.[1] === 'first' ? i === 0 : delay?.[1] === 'slow' || i === 1;
+      const pause = delay && pauseAt ? Number(delay[2]) : 0;
       if (pause > 0 && !(await wait(pause, res))) return;
       if (res.destroyed) return;
       res.write(sse(chunk(model, { content: token }, null)));

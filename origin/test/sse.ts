@@ -4,6 +4,8 @@ export interface SseItem {
   event?: string;
   data?: unknown;
   comment?: string;
+  /** The `retry:` field: how long an EventSource waits before it reconnects. */
+  retry?: number;
   at: number;
 }
 
@@ -35,6 +37,7 @@ export async function readSse(
           else if (line.startsWith('id: ')) item.id = line.slice(4);
           else if (line.startsWith('event: ')) item.event = line.slice(7);
           else if (line.startsWith('data: ')) item.data = JSON.parse(line.slice(6));
+          else if (line.startsWith('retry: ')) item.retry = Number(line.slice(7));
         }
         items.push(item);
         if (options.stop?.(item, items) === true) {

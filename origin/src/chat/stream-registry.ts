@@ -8,6 +8,8 @@ export interface ChatEvent {
   id: string;
   event: ChatEventName;
   data: unknown;
+  /** Milliseconds an EventSource should wait before it reconnects (the SSE `retry:` field). */
+  retry?: number;
 }
 
 type Listener = (event: ChatEvent | null) => void;
@@ -36,6 +38,12 @@ export class ChatStream {
   private readonly listeners = new Set<Listener>();
   private sequence = 0;
   private graceTimer: NodeJS.Timeout | undefined;
+  private interrupted = false;
+  private settle: () => void = () => {};
+  /** Resolves when the answer's work has ended (`finish`), whatever its readers saw. */
+  readonly settled = new Promise<void>((resolve) => {
+    this.settle = resolve;
+  });
   finished = false;
 
   constructor(
@@ -48,10 +56,11 @@ export class ChatStream {
     return this.controller.signal;
   }
 
-  emit(event: ChatEventName, data: unknown): void {
-    if (this.finished) return;
+  emit(event: ChatEventName, data: unknown, retry?: number): void {
+    if (this.finished || this.interrupted) return;
     this.sequence += 1;
     const entry: ChatEvent = { id: `${this.id}.${this.sequence}`, event, data };
+    if (retry !== undefined) entry.retry = retry;
     if (this.events.length < this.limits.maxEventsPerStream) this.events.push(entry);
     for (const listener of this.listeners) listener(entry);
   }
@@ -61,9 +70,26 @@ export class ChatStream {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.graceTimer);
+    this.closeReaders();
+    setTimeout(() => this.onRetired(this), this.limits.retentionMs).unref();
+    this.settle();
+  }
+
+  /**
+   * Ends the stream for its readers now, with a last `error` event carrying `retry`, and aborts
+   * the answer; the answer still stores what was said before it calls `finish`.
+   */
+  interrupt(data: unknown, retry: number): void {
+    if (this.finished || this.interrupted) return;
+    this.emit('error', data, retry);
+    this.interrupted = true;
+    this.closeReaders();
+    this.controller.abort();
+  }
+
+  private closeReaders(): void {
     for (const listener of this.listeners) listener(null);
     this.listeners.clear();
-    setTimeout(() => this.onRetired(this), this.limits.retentionMs).unref();
   }
 
   /**
@@ -77,7 +103,7 @@ export class ChatStream {
     for (const event of this.events) {
       if (Number(event.id.slice(this.id.length + 1)) > afterSequence) listener(event);
     }
-    if (this.finished) {
+    if (this.finished || this.interrupted) {
       listener(null);
       return () => {};
     }
@@ -96,15 +122,52 @@ export class ChatStream {
 export class StreamRegistry {
   private readonly streams = new Map<string, ChatStream>();
 
+  private closing = false;
+
   constructor(private readonly limits: StreamLimits) {}
+
+  /**
+   * For a graceful shutdown: refuses new streams, tells every running one's readers to reconnect
+   * after `retryAfterMs` (an `error` event `shutting_down` with `retry:`), aborts the answers, and
+   * waits at most `timeoutMs` for them to store what they said. Returns how many were told.
+   */
+  async shutdown(retryAfterMs: number, timeoutMs: number): Promise<number> {
+    this.closing = true;
+    const running = [...this.streams.values()].filter((stream) => !stream.finished);
+    for (const stream of running) {
+      stream.interrupt(
+        {
+          code: 'shutting_down',
+          message: 'The server is restarting; ask again in a moment.',
+          retryable: true,
+          retryAfterMs,
+        },
+        retryAfterMs,
+      );
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(running.map((stream) => stream.settled)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return running.length;
+  }
 
   get size(): number {
     return this.streams.size;
   }
 
   create(): ChatStream {
+    if (this.closing) {
+      throw new AppError('unavailable', 'the server is restarting; try again shortly', {
+        headers: { 'Retry-After': '2' },
+      });
+    }
     if (this.streams.size >= this.limits.maxStreams) {
-      throw new AppError('unavailable', 'too many answers in progress; try again shortly', {
+      throw new AppError('overloaded', 'too many answers in progress; try again shortly', {
         headers: { 'Retry-After': '5' },
       });
     }
@@ -124,5 +187,6 @@ export class StreamRegistry {
 
 /** One event in the text/event-stream format. */
 export function sseFrame(event: ChatEvent): string {
-  return `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+  const retry = event.retry === undefined ? '' : `retry: ${event.retry}\n`;
+  return `${retry}id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
 }

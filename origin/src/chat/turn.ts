@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CitationFilter } from '../answer/citations.js';
 import {
   AnswerError,
@@ -9,6 +10,8 @@ import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
 import type { Database } from '../db/database.js';
 import type { Embedder } from '../embedders/types.js';
 import type { Logger } from '../logger.js';
+import { toAppError } from '../middleware/error-handler.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { SearchService } from '../retrieval/search.js';
 import { recentTurns, recordExchange } from '../store/conversations.js';
 import type { Site } from '../store/sites.js';
@@ -25,6 +28,7 @@ export interface ChatTurnDeps {
   embedder: Embedder;
   cache: AnswerCache;
   logger: Logger;
+  metrics?: Pick<Metrics, 'timeToFirstToken' | 'chatTurns'>;
   settings: {
     sources: number;
     historyTurns: number;
@@ -57,8 +61,11 @@ export async function runChatTurn(
   let cited: number[] = [];
   let tokens = 0;
   let status: 'complete' | 'partial' | 'error' = 'complete';
+  let cache: 'hit' | 'miss' | 'bypass' = 'bypass';
   const say = (text: string) => {
     if (text === '') return;
+    if (tokens === 0)
+      deps.metrics?.timeToFirstToken.observe({ cache }, (performance.now() - started) / 1000);
     answer += text;
     tokens += 1;
     stream.emit('token', { text });
@@ -78,6 +85,7 @@ export async function runChatTurn(
       const [embedding] = await deps.embedder.embed([input.message]);
       cacheable = { embedding: embedding! };
       const hit = await lookUp(deps, input, embedding!);
+      cache = hit === null ? 'miss' : 'hit';
       if (hit !== null) {
         stream.emit('meta', {
           requestId: input.requestId,
@@ -166,6 +174,14 @@ export async function runChatTurn(
         event: 'error',
         data: { code: error.code, message: error.message, retryable: true },
       };
+    } else if (toAppError(error)?.status === 503) {
+      // A full queue or pool, or the database gone: the reader may simply ask again later.
+      const known = toAppError(error)!;
+      const retryAfterMs = Number(known.headers['Retry-After'] ?? 5) * 1000;
+      final = {
+        event: 'error',
+        data: { code: known.code, message: known.message, retryable: true, retryAfterMs },
+      };
     } else {
       deps.logger.error({ err: error, requestId: input.requestId }, 'chat turn failed');
       final = {
@@ -186,6 +202,22 @@ export async function runChatTurn(
     }).catch((error: unknown) =>
       deps.logger.error({ err: error, requestId: input.requestId }, 'could not store the exchange'),
     );
+    deps.metrics?.chatTurns.inc({ outcome: status });
+    // The question itself only at debug: at info it is known by its length and a short hash.
+    deps.logger.info(
+      {
+        requestId: input.requestId,
+        site: input.site.name,
+        questionChars: input.message.length,
+        questionHash: createHash('sha256').update(input.message).digest('hex').slice(0, 12),
+        cache,
+        status,
+        tokens,
+        ms: Math.round(performance.now() - started),
+      },
+      'chat turn',
+    );
+    deps.logger.debug({ requestId: input.requestId, question: input.message }, 'chat question');
     if (final !== null) stream.emit(final.event, final.data);
     stream.finish();
   }

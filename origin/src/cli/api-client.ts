@@ -21,7 +21,7 @@ export class ApiError extends Error {
 /** A small client for the origin's admin API, used by the CLI. */
 export class ApiClient {
   constructor(
-    private readonly baseUrl: string,
+    readonly baseUrl: string,
     private readonly adminToken: string,
     private readonly timeoutMs = 600_000,
   ) {}

@@ -19,7 +19,7 @@ export async function ingestCommand(api: ApiClient, path: string, site: string):
     process.stderr.write(`no .md, .txt, .html or .pdf files under ${path}\n`);
     return 1;
   }
-  await ensureSite(api, site);
+  const publicKey = await ensureSite(api, site);
 
   const started = performance.now();
   const counts = { created: 0, updated: 0, unchanged: 0, failed: 0, chunks: 0 };
@@ -74,6 +74,9 @@ export async function ingestCommand(api: ApiClient, path: string, site: string):
       `${counts.chunks} chunks written, ${counts.failed} failed, in ${seconds.toFixed(1)} s\n`,
   );
   for (const failure of failures) process.stdout.write(`  failed: ${failure}\n`);
+  const chat = new URL(`/s/${encodeURIComponent(site)}`, api.baseUrl);
+  chat.searchParams.set('key', publicKey);
+  process.stdout.write(`chat with it: ${chat.href}\n`);
   return counts.failed > 0 ? 1 : 0;
 }
 
@@ -96,9 +99,14 @@ async function batches(files: readonly string[]): Promise<string[][]> {
   return groups;
 }
 
-async function ensureSite(api: ApiClient, site: string): Promise<void> {
+/** Creates `site` unless it exists; returns its public key. */
+async function ensureSite(api: ApiClient, site: string): Promise<string> {
   try {
-    await api.request('GET', `/api/v1/sites/${encodeURIComponent(site)}`);
+    const found = await api.request<{ site: { publicKey: string } }>(
+      'GET',
+      `/api/v1/sites/${encodeURIComponent(site)}`,
+    );
+    return found.site.publicKey;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 404) throw error;
     const { site: created } = await api.request<{ site: { publicKey: string } }>(
@@ -109,5 +117,6 @@ async function ensureSite(api: ApiClient, site: string): Promise<void> {
       },
     );
     process.stdout.write(`created site ${site} (public key ${created.publicKey})\n`);
+    return created.publicKey;
   }
 }

@@ -6,6 +6,14 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
 import { registerTypes } from 'pgvector/pg';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { type AcquireLimits, FailFastPool } from './fail-fast-pool.js';
+
+/** The config defaults of DB_ACQUIRE_TIMEOUT_MS and DB_MAX_WAITING, for callers without a config. */
+export const DEFAULT_ACQUIRE: AcquireLimits = {
+  acquireTimeoutMs: 15_000,
+  maxWaiting: 2_000,
+  stallMs: 2_000,
+};
 
 /** Which engine is behind the pool. */
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -25,6 +33,8 @@ export interface DatabaseOptions {
   dataDir: string;
   poolMax: number;
   statementTimeoutMs: number;
+  /** Bounds on waiting for a pooled client: past them a request gets 503 instead of hanging. */
+  acquire?: AcquireLimits;
 }
 
 /**
@@ -51,15 +61,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 
   if (options.url !== undefined) {
-    const pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolMax,
-      types,
-      connectionTimeoutMillis: 5_000,
-      idleTimeoutMillis: 30_000,
-      statement_timeout: options.statementTimeoutMs,
-      application_name: 'ragedge-origin',
-    });
+    const pool = new FailFastPool(
+      {
+        connectionString: options.url,
+        max: options.poolMax,
+        types,
+        idleTimeoutMillis: 30_000,
+        statement_timeout: options.statementTimeoutMs,
+        application_name: 'ragedge-origin',
+      },
+      options.acquire ?? DEFAULT_ACQUIRE,
+    );
     // An idle client that loses its server emits here; without a listener the process would exit.
     pool.on('error', () => {});
     return {
@@ -81,7 +93,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     throw error;
   }
   // PGlite is one connection: the adapter's pool has a single client and queues the rest.
-  const pool = new pg.Pool({ ...createPgConfig(pglite), types, max: 1 });
+  const pool = new FailFastPool(
+    { ...createPgConfig(pglite), types, max: 1 },
+    options.acquire ?? DEFAULT_ACQUIRE,
+  );
   pool.on('error', () => {});
   return {
     kind: 'pglite',

@@ -21,7 +21,7 @@ export class BoundedQueue {
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.maxWaiting) {
-        throw new AppError('unavailable', `the ${this.name} queue is full; try again shortly`, {
+        throw new AppError('overloaded', `the ${this.name} queue is full; try again shortly`, {
           headers: { 'Retry-After': '5' },
         });
       }

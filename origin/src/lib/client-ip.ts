@@ -17,7 +17,7 @@ export function clientIp(c: Context, edgeSecret: string | undefined): string {
     edgeSecret !== undefined &&
     sent !== undefined &&
     forwarded !== undefined &&
-    same(sent, edgeSecret)
+    sameSecret(sent, edgeSecret)
   ) {
     return forwarded.slice(0, 64);
   }
@@ -26,7 +26,8 @@ export function clientIp(c: Context, edgeSecret: string | undefined): string {
   return incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
-function same(a: string, b: string): boolean {
+/** Compares secrets in constant time (their digests, so that lengths do not leak either). */
+export function sameSecret(a: string, b: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(a), digest(b));
 }

@@ -1,10 +1,15 @@
 import { AppError } from '../errors.js';
 import type { RateLimitBucket, RateLimiter } from './rate-limiter.js';
 
+/** Which budget refused: the client's address, the site, or the conversation. */
+export type LimitScope = 'client' | 'site' | 'conversation';
+
 /** The limiters in force: one budget per site, a tighter one per client and per conversation. */
 export interface Limits {
   site: RateLimiter;
   client: RateLimiter;
+  /** Told of every refusal, with the budget that refused (for metrics). */
+  onRefused?: (scope: LimitScope, bucket: RateLimitBucket) => void;
 }
 
 /**
@@ -18,20 +23,22 @@ export async function enforceLimits(
   bucket: RateLimitBucket,
   keys: { siteId: number; clientIp: string; conversationId?: string | undefined },
 ): Promise<void> {
-  const checks: Array<[RateLimiter, string, string]> = [
-    [limits.client, `ip:${keys.clientIp}`, 'you are asking too often'],
-    [limits.site, `site:${keys.siteId}`, 'this site is receiving too many questions'],
+  const checks: Array<[RateLimiter, string, string, LimitScope]> = [
+    [limits.client, `ip:${keys.clientIp}`, 'you are asking too often', 'client'],
+    [limits.site, `site:${keys.siteId}`, 'this site is receiving too many questions', 'site'],
   ];
   if (keys.conversationId !== undefined) {
     checks.push([
       limits.client,
       `conv:${keys.conversationId}`,
       'this conversation is asking too often',
+      'conversation',
     ]);
   }
-  for (const [limiter, key, reason] of checks) {
+  for (const [limiter, key, reason, scope] of checks) {
     const decision = await limiter.consume(bucket, key);
     if (!decision.allowed) {
+      limits.onRefused?.(scope, bucket);
       throw new AppError(
         'rate_limited',
         `${reason}; try again in ${decision.retryAfterSeconds} s`,

@@ -10,10 +10,23 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
+  'EHOSTUNREACH',
+  // admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down)
   '57P01',
+  '57P02',
   '57P03',
+  // too_many_connections
   '53300',
+  // connection_exception and its subclasses
+  '08000',
+  '08001',
+  '08003',
+  '08006',
 ]);
+
+/** Messages of pg (and its PGlite adapter) when a connection is lost or cannot be made. */
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|connection error|Client was closed/i;
 
 /**
  * The one error handler: every failure leaves as `{ error: { code, message, requestId } }` with
@@ -47,7 +60,8 @@ function respond(c: Context<AppEnv>, code: ErrorCode, message: string): Response
   return c.json(errorBody(code, message, c.get('requestId') ?? ''), STATUS_BY_CODE[code]);
 }
 
-function toAppError(error: unknown): AppError | null {
+/** The `AppError` a thrown value stands for (a known error, or a lost database), else null. */
+export function toAppError(error: unknown): AppError | null {
   if (error instanceof AppError) return error;
   if (error instanceof HTTPException) {
     if (error.status === 413)
@@ -58,16 +72,12 @@ function toAppError(error: unknown): AppError | null {
     return null;
   }
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
-    return new AppError('unavailable', 'the database is unavailable; try again shortly', {
-      headers: { 'Retry-After': '5' },
-    });
-  }
   if (
-    error instanceof Error &&
-    /Connection terminated|timeout exceeded when trying to connect/i.test(error.message)
+    (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+    (error instanceof Error && UNAVAILABLE_MESSAGES.test(error.message))
   ) {
-    return new AppError('unavailable', 'the database is unavailable; try again shortly', {
+    return new AppError('database_unavailable', 'the database is unavailable; try again shortly', {
+      cause: error,
       headers: { 'Retry-After': '5' },
     });
   }

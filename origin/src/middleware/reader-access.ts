@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.js';
 import { AppError } from '../errors.js';
+import { SiteName } from '../routes/schemas.js';
 import { getSite, type Site } from '../store/sites.js';
 
 /** The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search)`. */
@@ -23,6 +24,8 @@ export function readerAccess(options: {
   db: () => import('pg').Pool;
   adminToken: string;
   ownOrigins: readonly string[];
+  /** This origin serves the chat site itself: a page of its own (same origin) may use any key. */
+  sameOrigin?: boolean;
 }): MiddlewareHandler<AppEnv> {
   const admin = digest(options.adminToken);
   return async function readerAccess(c, next) {
@@ -38,14 +41,20 @@ export function readerAccess(options: {
     }
     let site: Site;
     try {
-      site = await getSite(options.db(), decodeURIComponent(match[1]!));
+      const name = decodeURIComponent(match[1]!);
+      // Checked before the query: a NUL byte in a bind parameter breaks an embedded PGlite
+      // connection for the queries after it, and no valid site name needs anything but these.
+      if (!SiteName.safeParse(name).success) throw new Error('not a site name');
+      site = await getSite(options.db(), name);
     } catch {
       throw new AppError('not_found', 'no such site');
     }
     const allowed =
       origin === undefined ||
       options.ownOrigins.includes(origin) ||
-      site.allowedOrigins.includes(origin);
+      site.allowedOrigins.includes(origin) ||
+      // Browsers send Origin on same-origin POSTs too; another page cannot claim this host's.
+      (options.sameOrigin === true && origin === new URL(c.req.url).origin);
     if (!allowed) {
       throw new AppError(
         'forbidden',

@@ -1,6 +1,7 @@
 import type { Database } from '../db/database.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
@@ -157,6 +158,7 @@ export class SearchService {
       embedder: Embedder;
       reranker: Reranker | null;
       settings: SearchSettings;
+      metrics?: Pick<Metrics, 'retrievalDuration'>;
     },
   ) {}
 
@@ -196,7 +198,9 @@ export class SearchService {
     const vector = needsVector
       ? vectorLiteral(request.queryVector ?? (await embedder.embed([request.query]))[0]!)
       : null;
+    const timer = this.deps.metrics?.retrievalDuration.startTimer({ mode: request.mode });
     let candidates = await this.retrieve(site, request, depth, vector);
+    timer?.();
     let reranked = false;
     if (rerank && candidates.length > 0) {
       candidates = await this.rerank(request.query, candidates);

@@ -2,6 +2,14 @@ import { z } from 'zod';
 import type { DocumentRecord } from '../store/documents.js';
 import type { Site, SiteWithCounts } from '../store/sites.js';
 
+/**
+ * Refuses U+0000 in text bound for the database: PostgreSQL rejects it in `text` and `jsonb`, and
+ * on the embedded PGlite the failed statement also breaks the connection for the next queries.
+ */
+export function noNul<S extends z.ZodString>(schema: S) {
+  return schema.refine((value) => !value.includes('\u0000'), 'must not contain NUL characters');
+}
+
 /** A site's name: its handle in URLs. */
 export const SiteName = z
   .string()
@@ -23,30 +31,28 @@ export const OriginString = z
     }
   }, 'must be an origin like https://example.com (scheme, host, optional port, nothing else)');
 
-export const Title = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(500, 'must be at most 500 characters');
+export const Title = noNul(
+  z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters'),
+);
 
 /** Document metadata: a flat object of scalars, small enough to filter on. */
 export const Metadata = z
   .record(
-    z.string().min(1).max(64),
-    z.union([z.string().max(1000), z.number().finite(), z.boolean(), z.null()]),
+    noNul(z.string().min(1).max(64)),
+    z.union([noNul(z.string().max(1000)), z.number().finite(), z.boolean(), z.null()]),
   )
   .refine((value) => Object.keys(value).length <= 50, 'must have at most 50 keys');
 
-export const HttpUrl = z
-  .string()
-  .max(2048, 'must be at most 2048 characters')
-  .refine((value) => {
+export const HttpUrl = noNul(z.string().max(2048, 'must be at most 2048 characters')).refine(
+  (value) => {
     try {
       return /^https?:$/.test(new URL(value).protocol);
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL');
+  },
+  'must be an http(s) URL',
+);
 
 export function siteJson(site: Site | SiteWithCounts) {
   return {

@@ -9,6 +9,7 @@ import type { SourceFormat } from '../ingest/formats.js';
 import { parseDocument } from '../ingest/parse.js';
 import { BoundedQueue } from '../lib/bounded-queue.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { type ChunkWrite, deleteChunksOfDocuments, insertChunks } from '../store/chunks.js';
 import {
   type DocumentRecord,
@@ -63,6 +64,7 @@ export interface IngestionDeps {
   chunking: ChunkOptions;
   embedBatchSize: number;
   logger: Logger;
+  metrics?: Pick<Metrics, 'ingestedChunks'>;
 }
 
 /**
@@ -181,6 +183,8 @@ export class IngestionService {
             await insertChunks(client, site.id, rows);
             return results;
           });
+    // Counted after the commit: a rolled-back write stored nothing.
+    this.deps.metrics?.ingestedChunks.inc(texts.length);
 
     const results = docs.map(
       (doc) =>

@@ -1,4 +1,5 @@
 import type { Context, Hono } from 'hono';
+import type { Gauge } from 'prom-client';
 import { z } from 'zod';
 import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
 import { runChatTurn } from '../../chat/turn.js';
@@ -36,8 +37,17 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
     if (lastEventId !== undefined) {
       const resumed = services.chat.registry.resume(lastEventId);
       if (resumed === null)
-        throw new AppError('not_found', 'that answer can no longer be resumed; ask again');
-      return sse(c, resumed.stream, resumed.after, services.chat.pingMs);
+        // The header tells an edge with several origins that another origin may hold the answer.
+        throw new AppError('not_found', 'that answer can no longer be resumed; ask again', {
+          headers: { 'X-Resume': 'unknown-stream' },
+        });
+      return sse(
+        c,
+        resumed.stream,
+        resumed.after,
+        services.chat.pingMs,
+        services.metrics.sseStreams,
+      );
     }
     const body = parseWith(ChatBody, await readJson(c));
     if (c.get('access') !== 'admin') {
@@ -54,17 +64,32 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
       { site, conversationId, message: body.message, requestId: c.get('requestId') },
       services.chat.deps,
     );
-    return sse(c, stream, 0, services.chat.pingMs);
+    return sse(c, stream, 0, services.chat.pingMs, services.metrics.sseStreams);
   });
 }
 
 /** The stream as a response that is never buffered: comment pings keep idle proxies from closing it. */
-function sse(c: Context<AppEnv>, stream: ChatStream, after: number, pingMs: number): Response {
+function sse(
+  c: Context<AppEnv>,
+  stream: ChatStream,
+  after: number,
+  pingMs: number,
+  open: Pick<Gauge, 'inc' | 'dec'>,
+): Response {
   let detach = () => {};
   let ping: NodeJS.Timeout | undefined;
+  // Ends once, whether the answer finished (close) or the reader left (cancel).
+  let counted = false;
+  const ended = () => {
+    if (counted) open.dec();
+    counted = false;
+  };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
+      open.inc();
+      counted = true;
       const close = () => {
+        ended();
         clearInterval(ping);
         try {
           controller.close();
@@ -79,6 +104,7 @@ function sse(c: Context<AppEnv>, stream: ChatStream, after: number, pingMs: numb
       });
     },
     cancel() {
+      ended();
       clearInterval(ping);
       detach();
     },

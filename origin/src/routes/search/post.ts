@@ -5,9 +5,9 @@ import { clientIp } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import { enforceLimits } from '../../limits/enforce.js';
 import { getSite } from '../../store/sites.js';
-import { SiteName } from '../schemas.js';
+import { noNul, SiteName } from '../schemas.js';
 
-const Scalar = z.union([z.string().max(1000), z.number().finite(), z.boolean(), z.null()]);
+const Scalar = z.union([noNul(z.string().max(1000)), z.number().finite(), z.boolean(), z.null()]);
 
 /** The search request; `maxQueryChars` comes from configuration. */
 export function searchBody(maxQueryChars: number) {
@@ -25,10 +25,16 @@ export function searchBody(maxQueryChars: number) {
       filter: z
         .object({
           source: z
-            .union([z.string().max(2048), z.array(z.string().max(2048)).min(1).max(100)])
+            .union([
+              noNul(z.string().max(2048)),
+              z
+                .array(noNul(z.string().max(2048)))
+                .min(1)
+                .max(100),
+            ])
             .optional(),
           metadata: z
-            .record(z.string().min(1).max(64), Scalar)
+            .record(noNul(z.string().min(1).max(64)), Scalar)
             .refine((value) => Object.keys(value).length <= 20, 'must have at most 20 keys')
             .optional(),
         })
