@@ -38,6 +38,8 @@ describe.skipIf(TEST_DB !== 'pglite')('a first start of the embedded default', (
     const html = await fetch(address);
     expect(html.status).toBe(200);
     expect(html.headers.get('content-type')).toMatch(/text\/html/);
+    // Idle connections outlive a proxy's (nginx keeps upstream connections 60 s): see http-server.ts.
+    expect(html.headers.get('keep-alive')).toBe('timeout=65');
 
     // What the chat page does: same-origin POST with the key from its address.
     const response = await fetch(`${origin.url}/api/v1/sites/demo/chat`, {

@@ -19,12 +19,19 @@ export async function ask(
   options: { site?: string; timeoutMs?: number } = {},
 ): Promise<StreamResult> {
   const started = performance.now();
-  const response = await fetch(`${base}/api/v1/sites/${options.site ?? 'bench'}/chat`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ message }),
-    signal: AbortSignal.timeout(options.timeoutMs ?? 300_000),
-  });
+  let response: Response;
+  try {
+    response = await fetch(`${base}/api/v1/sites/${options.site ?? 'bench'}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 300_000),
+    });
+  } catch (error) {
+    // Counted, not thrown: a connection the server dropped is a stream that did not complete.
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    return { ttftMs: null, completed: false, cache: null, outcome: `no response: ${cause}` };
+  }
   if (response.status !== 200 || response.body === null) {
     const code = /"code":"(\w+)"/.exec(await response.text())?.[1];
     return { ttftMs: null, completed: false, cache: null, outcome: `${response.status} ${code}` };
@@ -58,9 +65,12 @@ export function stats(results: StreamResult[]) {
     .sort((a, b) => a - b);
   const at = (p: number) =>
     Math.round(times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]! * 10) / 10;
+  const outcomes: Record<string, number> = {};
+  for (const r of results) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   return {
     streams: results.length,
     completed: results.filter((r) => r.completed).length,
+    outcomes,
     ttftP50Ms: at(50),
     ttftP99Ms: at(99),
   };

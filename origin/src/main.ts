@@ -1,8 +1,10 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { buildServices } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { seedDemoSite } from './demo.js';
+import { configureHttpServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { siteServed } from './routes/site/get.js';
 
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
       logger.info(`chat with the demo site: http://${host}:${info.port}${demo}`);
     }
   });
+  configureHttpServer(server as Server);
 
   let stopping = false;
   // Stop accepting, tell chat readers to reconnect, let other requests finish, then close the
