@@ -45,12 +45,28 @@ export class FailFastPool extends pg.Pool {
   private readonly stallMs: number;
   /** When a client was last handed out or given back. */
   private lastTurnover = performance.now();
+  /**
+   * When the event loop last ran this pool's heartbeat. A loop blocked by a long synchronous
+   * step (PGlite runs its queries on this thread; a GC pause) sees no turnover either, but the
+   * pool is not stuck: only time the loop was free to notice a release counts towards a stall.
+   */
+  private lastTick = performance.now();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(config: pg.PoolConfig, limits: AcquireLimits) {
     super({ ...config, connectionTimeoutMillis: limits.acquireTimeoutMs });
     this.maxClients = config.max ?? 10;
     this.maxWaiting = limits.maxWaiting;
     this.stallMs = limits.stallMs ?? 0;
+    if (this.stallMs > 0) {
+      this.heartbeat = setInterval(
+        () => {
+          this.lastTick = performance.now();
+        },
+        Math.max(10, Math.min(250, this.stallMs / 4)),
+      );
+      this.heartbeat.unref();
+    }
     const turnover = () => {
       this.lastTurnover = performance.now();
     };
@@ -62,6 +78,15 @@ export class FailFastPool extends pg.Pool {
     this.on('connect', (client) => {
       client.on('error', () => {});
     });
+  }
+
+  override end(): Promise<void>;
+  override end(callback: () => void): void;
+  override end(callback?: () => void): Promise<void> | undefined {
+    clearInterval(this.heartbeat);
+    if (callback === undefined) return super.end();
+    super.end(callback);
+    return undefined;
   }
 
   override connect(): Promise<pg.PoolClient>;
@@ -80,7 +105,7 @@ export class FailFastPool extends pg.Pool {
     ) => void,
   ): Promise<pg.PoolClient> | undefined {
     const busy = this.totalCount >= this.maxClients && this.idleCount === 0;
-    const stuck = this.stallMs > 0 && performance.now() - this.lastTurnover > this.stallMs;
+    const stuck = this.stallMs > 0 && this.lastTick - this.lastTurnover > this.stallMs;
     if (busy && (this.waitingCount >= this.maxWaiting || stuck)) {
       const error = overloaded();
       if (callback === undefined) return Promise.reject(error);
