@@ -117,13 +117,15 @@ describe('the widget on a third-party page', () => {
     await page.close();
   });
 
-  it('works under a strict CSP that allows only the widget origin, with no violation', async () => {
+  it('works under a strict CSP that allows only the widget origin, with no violation, from the one-attribute embed', async () => {
     const edge = stack.edge.url;
     // What a careful host sends: nothing by default, the widget's origin for script and fetch.
     // No 'unsafe-inline', no 'unsafe-eval', no style-src at all: the widget's constructed
     // stylesheet is not an inline style.
     const csp = `default-src 'none'; script-src ${edge}; connect-src ${edge}; base-uri 'none'; form-action 'none'`;
-    stack.host.set('/strict', hostPage(embedTag(stack)), csp);
+    // The one-attribute embed of the README: the public key names the site.
+    const oneTag = `<script src="${stack.widgetUrl}" data-site="${stack.site.key}" async></script>`;
+    stack.host.set('/strict', hostPage(oneTag), csp);
     const { page, problems } = await openPage('/strict');
     const launcher = page.locator('ragedge-chat .launcher');
     await launcher.waitFor({ state: 'visible', timeout: 15_000 });

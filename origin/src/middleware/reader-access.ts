@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.js';
 import { AppError } from '../errors.js';
+import { parseWith } from '../lib/validate.js';
 import { SiteName } from '../routes/schemas.js';
-import { getSite, type Site } from '../store/sites.js';
+import { getSite, getSiteByPublicKey, PUBLIC_KEY, type Site } from '../store/sites.js';
 
 /** The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search)`. */
 export const READER_ROUTE = /^\/api\/v1\/sites\/([^/]+)\/(chat|search)$/;
@@ -44,8 +45,10 @@ export function readerAccess(options: {
       const name = decodeURIComponent(match[1]!);
       // Checked before the query: a NUL byte in a bind parameter breaks an embedded PGlite
       // connection for the queries after it, and no valid site name needs anything but these.
-      if (!SiteName.safeParse(name).success) throw new Error('not a site name');
-      site = await getSite(options.db(), name);
+      if (!SiteName.safeParse(name).success && !PUBLIC_KEY.test(name)) {
+        throw new Error('not a site name');
+      }
+      site = await siteOfRoute(options.db(), name);
     } catch {
       throw new AppError('not_found', 'no such site');
     }
@@ -86,4 +89,15 @@ function setCors(c: Context, origin: string): void {
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+/**
+ * The site a reader route names: by its name, or by its public key, which lets a widget be
+ * embedded with that one attribute (`data-site="pk_…"`). Names and keys cannot collide: a key has
+ * an underscore, a name cannot.
+ */
+export function siteOfRoute(db: import('pg').Pool, param: string): Promise<Site> {
+  return PUBLIC_KEY.test(param)
+    ? getSiteByPublicKey(db, param)
+    : getSite(db, parseWith(SiteName, param, 'site'));
 }

@@ -94,6 +94,20 @@ export async function listSites(db: pg.Pool): Promise<SiteWithCounts[]> {
   return rows.map(toSiteWithCounts);
 }
 
+/** The form of a site's public key; readers may name a site by it on the chat and search routes. */
+export const PUBLIC_KEY = /^pk_[A-Za-z0-9_-]{24}$/;
+
+/** The site whose public key is `key`; a 404 `AppError` when there is none. */
+export async function getSiteByPublicKey(db: pg.Pool | pg.PoolClient, key: string): Promise<Site> {
+  const { rows } = await db.query<SiteRow>(
+    `select ${SITE_COLUMNS} from sites s where s.public_key = $1`,
+    [key],
+  );
+  const row = rows[0];
+  if (row === undefined) throw new AppError('not_found', 'no site has this public key');
+  return toSite(row);
+}
+
 /** The site named `name`; a 404 `AppError` when there is none. */
 export async function getSite(db: pg.Pool | pg.PoolClient, name: string): Promise<Site> {
   const { rows } = await db.query<SiteRow>(

@@ -4,8 +4,8 @@ import { renderMarkdown, safeHref } from '../../shared/markdown.js';
 import { PALETTE, parseColor, widgetCss } from './theme.js';
 
 /**
- * The embeddable chat: `<script src="https://<host>/widget.js" data-site="<site>"
- * data-key="<public key>" async>`. It renders into a shadow root, styles itself with a
+ * The embeddable chat: `<script src="https://<host>/widget.js" data-site="<public key>" async>`
+ * (or `data-site="<site name>" data-key="<public key>"`). It renders into a shadow root, styles itself with a
  * constructed stylesheet and builds every node with DOM APIs, so it runs under a strict CSP and
  * neither the host page nor the answers can inject markup into it.
  */
@@ -40,7 +40,8 @@ function store(key: string, value?: string): string | null {
 function mount(tag: HTMLScriptElement): void {
   const data = tag.dataset;
   const site = data.site ?? '';
-  const key = data.key ?? '';
+  // `data-site` may be the public key itself (the one-attribute embed); the API takes either.
+  const key = data.key ?? (site.startsWith('pk_') ? site : '');
   const endpoint = `${new URL(tag.src).origin}/api/v1/sites/${encodeURIComponent(site)}/chat`;
   const title = data.title ?? 'Ask a question';
   const accent = parseColor(data.color) ?? PALETTE.accent;

@@ -8,9 +8,8 @@ import { AppError } from '../../errors.js';
 import { clientIp } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import { enforceLimits } from '../../limits/enforce.js';
+import { siteOfRoute } from '../../middleware/reader-access.js';
 import { openConversation } from '../../store/conversations.js';
-import { getSite } from '../../store/sites.js';
-import { SiteName } from '../schemas.js';
 
 export const ChatBody = z
   .object({
@@ -32,7 +31,7 @@ const encoder = new TextEncoder();
  */
 export function registerChat(app: Hono<AppEnv>, services: Services): void {
   app.post('/api/v1/sites/:site/chat', async (c) => {
-    const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
+    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
     const lastEventId = c.req.header('last-event-id');
     if (lastEventId !== undefined) {
       const resumed = services.chat.registry.resume(lastEventId);

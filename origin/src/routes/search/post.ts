@@ -4,8 +4,8 @@ import type { AppEnv, Services } from '../../context.js';
 import { clientIp } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import { enforceLimits } from '../../limits/enforce.js';
-import { getSite } from '../../store/sites.js';
-import { noNul, SiteName } from '../schemas.js';
+import { siteOfRoute } from '../../middleware/reader-access.js';
+import { noNul } from '../schemas.js';
 
 const Scalar = z.union([noNul(z.string().max(1000)), z.number().finite(), z.boolean(), z.null()]);
 
@@ -52,7 +52,7 @@ export function searchBody(maxQueryChars: number) {
 export function registerSearch(app: Hono<AppEnv>, services: Services): void {
   const schema = searchBody(services.config.MAX_QUERY_CHARS);
   app.post('/api/v1/sites/:site/search', async (c) => {
-    const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
+    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
     const body = parseWith(schema, await readJson(c));
     if (c.get('access') !== 'admin') {
       await enforceLimits(services.limits, 'search', {
