@@ -12,11 +12,13 @@
  * Writes bench/results/chat-<db>.json.
  */
 import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { loadCollection } from '../origin/src/eval/collection.js';
+import { configureHttpServer } from '../origin/src/http-server.js';
 import { createTestDatabase, startHarness } from '../origin/test/harness.js';
 import { startLlmStub } from '../origin/test/llm-stub.js';
 import { ask, type StreamResult, stats } from './lib/chat-client.js';
@@ -47,6 +49,7 @@ async function measureCache(
     env: { EMBEDDER: 'hash', RERANKER: 'none', DB_POOL_MAX: '10', ...env },
   });
   const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+  configureHttpServer(server as Server);
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
@@ -86,6 +89,7 @@ async function main() {
     env: { EMBEDDER: 'hash', RERANKER: 'none', DB_POOL_MAX: '10' },
   });
   const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+  configureHttpServer(server as Server);
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {

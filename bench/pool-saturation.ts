@@ -2,7 +2,8 @@
  * The database pool under twice its size in slow requests: one origin process (pool of 10) on
  * PostgreSQL, the `sites` table locked from outside so that every `GET /api/v1/sites` holds its
  * pooled connection as a slow query would; 20 such requests, then 10 more "new" requests, then the
- * lock released. Run twice: with the fail-fast limits (`DB_MAX_WAITING` = pool size,
+ * lock released. Run three times: with the defaults (the pool counts as stuck after 2 s with no
+ * client handed out or back), with the fail-fast count limits (`DB_MAX_WAITING` = pool size,
  * `DB_ACQUIRE_TIMEOUT_MS` = 2 s) and with limits so large that they never act, which is how the
  * pool behaved before they existed (an unbounded wait). Reports how long each group took to be
  * answered, with which status, and whether the pool's sessions were all idle afterwards.
@@ -20,6 +21,8 @@ import { machineInfo } from './lib/machine.js';
 
 const POOL = 10;
 const HOLD_MS = 6_000;
+/** When the new requests come, after the slow ones. */
+const NEW_AFTER_MS = 3_000;
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 interface Answer {
@@ -72,9 +75,11 @@ async function run(label: string, limits: Record<string, string>) {
     await locker.query('begin');
     await locker.query('lock table sites in access exclusive mode');
     const slow = Array.from({ length: 2 * POOL }, () => get(`${origin.url}/api/v1/sites`));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const fresh = Array.from({ length: POOL }, () => get(`${origin.url}/api/v1/sites`));
+    // The lock goes HOLD_MS after the slow requests started; the new ones come after the default
+    // stall window (2 s), when the pool has had every connection held and none back for that long.
     setTimeout(() => void locker.query('rollback'), HOLD_MS);
+    await new Promise((resolve) => setTimeout(resolve, NEW_AFTER_MS));
+    const fresh = Array.from({ length: POOL }, () => get(`${origin.url}/api/v1/sites`));
     const slowAnswers = await Promise.all(slow);
     const freshAnswers = await Promise.all(fresh);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -100,10 +105,17 @@ async function run(label: string, limits: Record<string, string>) {
 }
 
 const runs = [
-  await run('fail-fast', { DB_MAX_WAITING: String(POOL), DB_ACQUIRE_TIMEOUT_MS: '2000' }),
+  // The defaults: no bound is reached by count; the pool is stuck (no turnover for 2 s).
+  await run('defaults (stall detection)', {}),
+  await run('fail-fast by count', {
+    DB_MAX_WAITING: String(POOL),
+    DB_ACQUIRE_TIMEOUT_MS: '2000',
+    DB_STALL_MS: '0',
+  }),
   await run('unbounded wait (limits out of reach)', {
     DB_MAX_WAITING: '100000',
     DB_ACQUIRE_TIMEOUT_MS: '60000',
+    DB_STALL_MS: '0',
   }),
 ];
 const result = {
