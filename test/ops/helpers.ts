@@ -52,6 +52,9 @@ export async function runCommand(
   child.stderr.on('data', (data: Buffer) => {
     stderr += data.toString();
   });
+  // A command that exits without reading its input (`--help`) closes the pipe first: EPIPE on
+  // this write is expected then, and must not surface as an uncaught exception.
+  child.stdin.on('error', () => {});
   child.stdin.end(options.input ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const [code] = await once(child, 'exit');
