@@ -7,12 +7,17 @@ import { edgeSecret } from './middleware/edge-secret.js';
 import { errorHandler, notFoundHandler } from './middleware/error-handler.js';
 import { READER_ROUTE, readerAccess } from './middleware/reader-access.js';
 import { httpMetrics } from './observability/http-metrics.js';
+import { registerConsole } from './routes/admin/console.js';
+import { registerAdminSession } from './routes/admin/session.js';
 import { registerChat } from './routes/chat/post.js';
 import { registerDeleteDocument } from './routes/documents/delete.js';
 import { registerGetDocuments } from './routes/documents/get.js';
 import { registerCreateDocument } from './routes/documents/post.js';
+import { registerFeedback } from './routes/feedback/post.js';
 import { registerHealth } from './routes/health/get.js';
+import { registerGetInsights } from './routes/insights/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
+import { registerGetQuestions } from './routes/questions/get.js';
 import { registerSearch } from './routes/search/post.js';
 import { registerSite, siteServed } from './routes/site/get.js';
 import { registerDeleteSite } from './routes/sites/delete.js';
@@ -36,13 +41,16 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerHealth(app, services);
   registerWidget(app, services);
   registerMetrics(app, services);
+  registerAdminSession(app, services);
+  registerConsole(app, services);
 
-  const admin = adminAuth(services.adminToken);
+  const admin = adminAuth(services.adminToken, services.operator.sessions);
   const reader = readerAccess({
     db: () => services.db.pool,
     adminToken: services.adminToken,
     ownOrigins: services.config.PUBLIC_ORIGINS,
     sameOrigin: siteServed(services.config),
+    sessions: services.operator.sessions,
   });
   app.use('/api/v1/sites', admin);
   // Chat and search take a site's public key from its allowed origins; everything else is admin.
@@ -59,6 +67,9 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerDeleteDocument(app, services);
   registerSearch(app, services);
   registerChat(app, services);
+  registerFeedback(app, services);
+  registerGetQuestions(app, services);
+  registerGetInsights(app, services);
   registerSite(app, services);
 
   return app;

@@ -1,3 +1,4 @@
+import { AdminSessions } from './admin/session.js';
 import { resolveAdminToken } from './admin-token.js';
 import { ExtractiveGenerator } from './answer/extractive.js';
 import { OpenAICompatibleGenerator } from './answer/openai-compatible.js';
@@ -13,6 +14,8 @@ import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
+import { feedbackTokens } from './feedback/token.js';
+import { notifySite, WebhookNotifier } from './feedback/webhook.js';
 import { boundedEmbedder, boundedReranker } from './lib/bounded-models.js';
 import type { LimitScope } from './limits/enforce.js';
 import {
@@ -79,6 +82,17 @@ export async function buildServices(
     });
     const admin = resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
     if (admin.file !== null) logger.info({ file: admin.file }, 'admin token read from file');
+    const operator = {
+      sessions: new AdminSessions(admin.token, { ttlMs: config.ADMIN_SESSION_HOURS * 3_600_000 }),
+      feedbackTokens: feedbackTokens(admin.token),
+      webhooks: new WebhookNotifier({
+        logger,
+        maxQueue: config.WEBHOOK_QUEUE_MAX,
+        baseDelayMs: config.WEBHOOK_RETRY_MS,
+      }),
+      groupSimilarity:
+        config.INSIGHTS_GROUP_SIMILARITY ?? defaultGroupSimilarity(selected.embedder.id),
+    };
     const ingestion = new IngestionService({
       db,
       embedder,
@@ -223,6 +237,13 @@ export async function buildServices(
           metrics,
           embedder,
           cache: instrumentAnswerCache(cache, metrics),
+          feedbackTokens: operator.feedbackTokens,
+          onUnanswered: ({ site, messageId, question }) =>
+            notifySite(operator.webhooks, site, {
+              type: 'question.unanswered',
+              messageId,
+              question,
+            }),
           settings: {
             sources: config.CHAT_SOURCES,
             historyTurns: config.CHAT_HISTORY_TURNS,
@@ -239,8 +260,10 @@ export async function buildServices(
       logger,
       metrics,
       adminToken: admin.token,
+      operator,
       version: VERSION,
       async close() {
+        operator.webhooks.close();
         cacheRedis?.disconnect();
         if (limitsRedis !== cacheRedis) limitsRedis?.disconnect();
         await rerank.reranker?.close();
@@ -269,4 +292,9 @@ function defaultMinSimilarity(embedderId: string): number {
  */
 function defaultVectorWeight(embedderId: string): number {
   return embedderId.startsWith('hash') ? 0.2 : 1;
+}
+
+/** Similarity at which two questions are one group: the hash embedder's run lower, as above. */
+function defaultGroupSimilarity(embedderId: string): number {
+  return embedderId.startsWith('hash') ? 0.6 : 0.8;
 }

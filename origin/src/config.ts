@@ -129,6 +129,17 @@ export const ConfigSchema = z
     SITE_DIR: z.string().min(1).default('./dist/site'),
     /** The built widget that `GET /widget.js` serves (`node web/build.mjs` writes it). */
     WIDGET_FILE: z.string().min(1).default('./dist/widget/widget.js'),
+    /** The built admin console that `/admin` serves (`node web/build.mjs` writes it). */
+    ADMIN_DIR: z.string().min(1).default('./dist/admin'),
+    /** How long a console sign-in lasts. */
+    ADMIN_SESSION_HOURS: int(1, 720, 12),
+    /** Cosine similarity at which insights put two questions in one group; by embedder when unset. */
+    INSIGHTS_GROUP_SIMILARITY: optionalText.pipe(
+      z.coerce.number<string | undefined>().min(0).max(1).optional(),
+    ),
+    /** Site webhook deliveries waiting at most, and the first retry's delay (doubling after). */
+    WEBHOOK_QUEUE_MAX: int(1, 100_000, 1_000),
+    WEBHOOK_RETRY_MS: int(10, 600_000, 2_000),
   })
   .superRefine((value, ctx) => {
     if (value.CHUNK_OVERLAP_TOKENS * 2 >= value.CHUNK_MAX_TOKENS) {

@@ -1,8 +1,11 @@
+import type { AdminSessions } from './admin/session.js';
 import type { StreamRegistry } from './chat/stream-registry.js';
 import type { ChatTurnDeps } from './chat/turn.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { Embedder } from './embedders/types.js';
+import type { FeedbackTokens } from './feedback/token.js';
+import type { WebhookNotifier } from './feedback/webhook.js';
 import type { Limits } from './limits/enforce.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './observability/metrics.js';
@@ -29,6 +32,14 @@ export interface Services {
   logger: Logger;
   /** This instance's Prometheus registry and the metrics the code records into it. */
   metrics: Metrics;
+  /** The operator's side: console sessions, readers' feedback tokens, site webhooks. */
+  operator: {
+    sessions: AdminSessions;
+    feedbackTokens: FeedbackTokens;
+    webhooks: WebhookNotifier;
+    /** Similarity at which insights group two questions. */
+    groupSimilarity: number;
+  };
   /** The admin token in force (from ADMIN_TOKEN, or generated into the data folder). */
   adminToken: string;
   version: string;

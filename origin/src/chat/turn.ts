@@ -9,11 +9,12 @@ import {
 import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
 import type { Database } from '../db/database.js';
 import type { Embedder } from '../embedders/types.js';
+import type { FeedbackTokens } from '../feedback/token.js';
 import type { Logger } from '../logger.js';
 import { toAppError } from '../middleware/error-handler.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SearchService } from '../retrieval/search.js';
-import { recentTurns, recordExchange } from '../store/conversations.js';
+import { type AnswerOutcome, recentTurns, recordExchange } from '../store/conversations.js';
 import type { Site } from '../store/sites.js';
 import type { ChatStream } from './stream-registry.js';
 
@@ -29,6 +30,10 @@ export interface ChatTurnDeps {
   cache: AnswerCache;
   logger: Logger;
   metrics?: Pick<Metrics, 'timeToFirstToken' | 'chatTurns'>;
+  /** Signs the `feedbackToken` of each stored answer's `done` event. */
+  feedbackTokens?: FeedbackTokens;
+  /** Told of each stored refusal (the site's webhook hears of coverage gaps this way). */
+  onUnanswered?: (event: { site: Site; messageId: string; question: string }) => void;
   settings: {
     sources: number;
     historyTurns: number;
@@ -62,10 +67,14 @@ export async function runChatTurn(
   let tokens = 0;
   let status: 'complete' | 'partial' | 'error' = 'complete';
   let cache: 'hit' | 'miss' | 'bypass' = 'bypass';
+  let noAnswer = false;
+  let ttftMs: number | null = null;
   const say = (text: string) => {
     if (text === '') return;
-    if (tokens === 0)
-      deps.metrics?.timeToFirstToken.observe({ cache }, (performance.now() - started) / 1000);
+    if (tokens === 0) {
+      ttftMs = Math.round(performance.now() - started);
+      deps.metrics?.timeToFirstToken.observe({ cache }, ttftMs / 1000);
+    }
     answer += text;
     tokens += 1;
     stream.emit('token', { text });
@@ -120,6 +129,7 @@ export async function runChatTurn(
     });
     signal.throwIfAborted();
     if (found.noGoodAnswer || found.results.length === 0) {
+      noAnswer = true;
       stream.emit('sources', { sources: [] });
       for (const word of NO_ANSWER_TEXT.split(/(?<= )/)) say(word);
       final = { event: 'done', data: done('no_answer', started, tokens, []) };
@@ -194,15 +204,39 @@ export async function runChatTurn(
       };
     }
   } finally {
-    await recordExchange(deps.db.pool, input.conversationId, input.message, {
-      content: answer,
-      sources: sources.map(({ text: _text, ...source }) => source),
-      cited,
-      status,
-    }).catch((error: unknown) =>
-      deps.logger.error({ err: error, requestId: input.requestId }, 'could not store the exchange'),
-    );
-    deps.metrics?.chatTurns.inc({ outcome: status });
+    const outcome: AnswerOutcome =
+      status === 'complete' ? (noAnswer ? 'no_answer' : 'answered') : status;
+    const messageId = await recordExchange(
+      deps.db.pool,
+      input.conversationId,
+      input.message,
+      {
+        content: answer,
+        sources: sources.map(({ text: _text, ...source }) => source),
+        cited,
+        status,
+        log: { outcome, ttftMs, latencyMs: Math.round(performance.now() - started) },
+      },
+      cacheable?.embedding,
+    ).catch((error: unknown) => {
+      deps.logger.error({ err: error, requestId: input.requestId }, 'could not store the exchange');
+      return null;
+    });
+    deps.metrics?.chatTurns.inc({
+      outcome: noAnswer && status === 'complete' ? 'no_answer' : status,
+    });
+    if (messageId !== null && final?.event === 'done') {
+      // Only the reader holding this stream learns the token: it is what lets them vote on it.
+      const token = deps.feedbackTokens?.sign(messageId);
+      final.data = {
+        ...(final.data as object),
+        messageId,
+        ...(token ? { feedbackToken: token } : {}),
+      };
+    }
+    if (messageId !== null && outcome === 'no_answer') {
+      deps.onUnanswered?.({ site: input.site, messageId, question: input.message });
+    }
     // The question itself only at debug: at info it is known by its length and a short hash.
     deps.logger.info(
       {

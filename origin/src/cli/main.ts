@@ -5,6 +5,7 @@ import { openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { ingestCommand } from './ingest.js';
+import { insightsCommand, questionsCommand } from './operator.js';
 
 const USAGE = `Usage: npm run rag -- <command> [options]
 
@@ -13,6 +14,9 @@ Commands:
   sites                                list sites with document and chunk counts
   sites create <name> [--title T] [--origin https://a.example ...]
   reindex --site <name>                re-embed a site with the embedder the origin serves
+  questions <site> [--unanswered|--downvoted] [--limit N]
+                                       readers' questions, answers, outcomes and votes
+  insights <site> [--days N]           top questions, coverage gaps, citations, TTFT
   migrate                              apply database migrations (the origin also does at boot)
 
 Options:
@@ -35,6 +39,10 @@ export async function runCli(
       title: { type: 'string' },
       origin: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
+      unanswered: { type: 'boolean' },
+      downvoted: { type: 'boolean' },
+      limit: { type: 'string' },
+      days: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -117,6 +125,21 @@ export async function runCli(
         `re-embedded ${reindexed.chunks} chunks of ${values.site} with ${reindexed.to} (was ${reindexed.from ?? 'none'}) in ${seconds} s\n`,
       );
       return 0;
+    }
+    case 'questions':
+    case 'insights': {
+      const site = rest[0] ?? values.site;
+      if (site === undefined) {
+        process.stderr.write(`usage: ${command} <site>\n`);
+        return 2;
+      }
+      const write = (text: string) => void process.stdout.write(text);
+      if (command === 'insights') {
+        return insightsCommand(api, site, Number(values.days ?? 30), write);
+      }
+      const filter =
+        values.unanswered === true ? 'unanswered' : values.downvoted === true ? 'downvoted' : 'all';
+      return questionsCommand(api, site, { filter, limit: Number(values.limit ?? 50) }, write);
     }
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

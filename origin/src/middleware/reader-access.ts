@@ -1,13 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { AdminSessions } from '../admin/session.js';
 import type { AppEnv } from '../context.js';
 import { AppError } from '../errors.js';
 import { parseWith } from '../lib/validate.js';
 import { SiteName } from '../routes/schemas.js';
 import { getSite, getSiteByPublicKey, PUBLIC_KEY, type Site } from '../store/sites.js';
+import { sessionAdmin } from './admin-auth.js';
 
-/** The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search)`. */
-export const READER_ROUTE = /^\/api\/v1\/sites\/([^/]+)\/(chat|search)$/;
+/**
+ * The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search)` and the
+ * feedback on an answer, `/api/v1/sites/:site/messages/:messageId/feedback`.
+ */
+export const READER_ROUTE = /^\/api\/v1\/sites\/([^/]+)\/(chat|search|messages\/[^/]+\/feedback)$/;
 
 const CORS_HEADERS = {
   'Access-Control-Allow-Methods': 'POST, OPTIONS',
@@ -27,6 +32,8 @@ export function readerAccess(options: {
   ownOrigins: readonly string[];
   /** This origin serves the chat site itself: a page of its own (same origin) may use any key. */
   sameOrigin?: boolean;
+  /** The console's sessions: a signed-in operator is the admin here too. */
+  sessions?: AdminSessions;
 }): MiddlewareHandler<AppEnv> {
   const admin = digest(options.adminToken);
   return async function readerAccess(c, next) {
@@ -38,6 +45,14 @@ export function readerAccess(options: {
       if (!timingSafeEqual(digest(bearer), admin))
         throw new AppError('forbidden', 'the admin token is not valid');
       c.set('access', 'admin');
+      return next();
+    }
+    if (
+      bearer === undefined &&
+      c.req.method !== 'OPTIONS' &&
+      options.sessions !== undefined &&
+      sessionAdmin(c, options.sessions)
+    ) {
       return next();
     }
     let site: Site;

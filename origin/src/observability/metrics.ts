@@ -21,6 +21,7 @@ export interface Metrics {
   readonly rateLimitRefusals: Counter<'scope' | 'bucket'>;
   readonly ingestedChunks: Counter;
   readonly chatTurns: Counter<'outcome'>;
+  readonly feedbackVotes: Counter<'rating'>;
 }
 
 /** What the gauges read, at scrape time: a source set after `createMetrics` is still read. */
@@ -130,8 +131,14 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     }),
     chatTurns: new Counter({
       name: 'ragedge_chat_turns_total',
-      help: 'Chat turns finished, by outcome (complete, partial, error).',
+      help: 'Chat turns finished, by outcome (complete, no_answer, partial, error).',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    feedbackVotes: new Counter({
+      name: 'ragedge_feedback_votes_total',
+      help: "Readers' votes on answers, by rating (up, down); a changed vote counts again.",
+      labelNames: ['rating'] as const,
       registers,
     }),
     retrievalDuration: new Histogram({

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '../errors.js';
+import { vectorLiteral } from './chunks.js';
 
 /** Messages one conversation may hold; past it the reader starts a new conversation. */
 export const MAX_MESSAGES_PER_CONVERSATION = 200;
@@ -54,7 +55,13 @@ export async function recentTurns(
   return rows;
 }
 
-/** Stores a question and its answer (complete, partial or failed) in one transaction. */
+/** How an answer ended, as the operator's questions log and insights count it. */
+export type AnswerOutcome = 'answered' | 'no_answer' | 'error' | 'partial';
+
+/**
+ * Stores a question and its answer (complete, partial or failed) in one transaction; returns the
+ * answer's message id (what readers' feedback names).
+ */
 export async function recordExchange(
   db: pg.Pool,
   conversationId: string,
@@ -64,24 +71,39 @@ export async function recordExchange(
     sources: unknown[];
     cited: number[];
     status: 'complete' | 'partial' | 'error';
+    /** For the operator: how it ended, its time to first token and total time. */
+    log?: { outcome: AnswerOutcome; ttftMs: number | null; latencyMs: number };
   },
-): Promise<void> {
+  questionEmbedding?: Float32Array | null,
+): Promise<string> {
   const client = await db.connect();
   try {
     await client.query('begin');
     await client.query(
-      `insert into messages (conversation_id, role, content, status) values ($1, 'user', $2, 'complete')`,
-      [conversationId, question],
+      `insert into messages (conversation_id, role, content, status, question_embedding)
+       values ($1, 'user', $2, 'complete', $3::vector)`,
+      [conversationId, question, questionEmbedding ? vectorLiteral(questionEmbedding) : null],
     );
-    await client.query(
-      `insert into messages (conversation_id, role, content, sources, cited, status) values ($1, 'assistant', $2, $3, $4, $5)`,
-      [conversationId, answer.content, JSON.stringify(answer.sources), answer.cited, answer.status],
+    const { rows } = await client.query<{ id: string }>(
+      `insert into messages (conversation_id, role, content, sources, cited, status, outcome, ttft_ms, latency_ms)
+       values ($1, 'assistant', $2, $3, $4, $5, $6, $7, $8) returning id`,
+      [
+        conversationId,
+        answer.content,
+        JSON.stringify(answer.sources),
+        answer.cited,
+        answer.status,
+        answer.log?.outcome ?? null,
+        answer.log?.ttftMs ?? null,
+        answer.log?.latencyMs ?? null,
+      ],
     );
     await client.query(
       'update conversations set message_count = message_count + 2, updated_at = now() where id = $1',
       [conversationId],
     );
     await client.query('commit');
+    return String(rows[0]!.id);
   } catch (error) {
     await client.query('rollback').catch(() => {});
     throw error;

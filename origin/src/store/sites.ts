@@ -2,6 +2,19 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../errors.js';
 
+/**
+ * Per-site settings (`sites.settings`): what readers see (suggestions, hand-off link, language)
+ * and, admin-only, where unanswered questions and downvotes are sent.
+ */
+export interface SiteSettings {
+  suggestions?: string[];
+  handoffUrl?: string;
+  lang?: string;
+  webhookUrl?: string;
+  /** Signs webhook deliveries; generated when a webhook URL is first set. Admin-only. */
+  webhookSecret?: string;
+}
+
 /** A site: one knowledge base, with the widget's public key and allowed origins. */
 export interface Site {
   id: number;
@@ -12,6 +25,7 @@ export interface Site {
   embedder: string | null;
   embeddingDim: number | null;
   contentVersion: number;
+  settings: SiteSettings;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -23,7 +37,7 @@ export interface SiteWithCounts extends Site {
 }
 
 const SITE_COLUMNS = `s.id, s.name, s.title, s.public_key, s.allowed_origins, s.embedder, s.embedding_dim,
-  s.content_version, s.created_at, s.updated_at`;
+  s.content_version, s.settings, s.created_at, s.updated_at`;
 
 interface SiteRow {
   id: number;
@@ -34,6 +48,7 @@ interface SiteRow {
   embedder: string | null;
   embedding_dim: number | null;
   content_version: number;
+  settings: SiteSettings | null;
   created_at: Date;
   updated_at: Date;
   document_count?: number;
@@ -50,6 +65,7 @@ function toSite(row: SiteRow): Site {
     embedder: row.embedder,
     embeddingDim: row.embedding_dim,
     contentVersion: row.content_version,
+    settings: row.settings ?? {},
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -136,6 +152,8 @@ export async function updateSite(
     title?: string | undefined;
     allowedOrigins?: string[] | undefined;
     rotateKey?: boolean | undefined;
+    /** Merged into the stored settings; a key set to null is removed. */
+    settings?: Record<string, unknown> | undefined;
   },
 ): Promise<Site> {
   const { rows } = await db.query<SiteRow>(
@@ -143,6 +161,7 @@ export async function updateSite(
        title = coalesce($2, s.title),
        allowed_origins = coalesce($3, s.allowed_origins),
        public_key = case when $4 then $5 else s.public_key end,
+       settings = case when $6::jsonb is null then s.settings else jsonb_strip_nulls(s.settings || $6::jsonb) end,
        updated_at = now()
      where s.name = $1
      returning ${SITE_COLUMNS}`,
@@ -152,6 +171,7 @@ export async function updateSite(
       patch.allowedOrigins ?? null,
       patch.rotateKey === true,
       newPublicKey(),
+      patch.settings === undefined ? null : JSON.stringify(patch.settings),
     ],
   );
   const row = rows[0];

@@ -1,0 +1,74 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
+import { SESSION_COOKIE } from '../../admin/session.js';
+import type { AppEnv, Services } from '../../context.js';
+import { AppError } from '../../errors.js';
+import { clientIp } from '../../lib/client-ip.js';
+import { parseWith, readJson } from '../../lib/validate.js';
+import { enforceLimits } from '../../limits/enforce.js';
+import { CSRF_HEADER } from '../../middleware/admin-auth.js';
+
+const SignInBody = z.object({ token: z.string().min(1).max(512) }).strict();
+
+/** Whether the browser reached us over HTTPS (directly, or through the edge / nginx). */
+function overHttps(c: Context<AppEnv>): boolean {
+  return (
+    new URL(c.req.url).protocol === 'https:' ||
+    c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https'
+  );
+}
+
+/** Refuses a console request that did not come from the console's own page. */
+function fromConsole(c: Context<AppEnv>): void {
+  const site = c.req.header('sec-fetch-site');
+  if (c.req.header(CSRF_HEADER) === undefined || (site !== undefined && site !== 'same-origin')) {
+    throw new AppError('forbidden', 'a console request must come from the console itself');
+  }
+}
+
+/**
+ * The console's sign-in: `POST /admin/session` exchanges the admin token for an HttpOnly,
+ * SameSite=Strict session cookie with an expiry (the page never keeps the token);
+ * `GET /admin/session` says whether the cookie is valid; `DELETE /admin/session` signs out.
+ * Sign-in attempts spend a per-client budget, so the token cannot be guessed at speed.
+ */
+export function registerAdminSession(app: Hono<AppEnv>, services: Services): void {
+  const { sessions } = services.operator;
+  const expected = createHash('sha256').update(services.adminToken).digest();
+  app.post('/admin/session', async (c) => {
+    fromConsole(c);
+    await enforceLimits(services.limits, 'other', {
+      siteId: 0,
+      clientIp: `signin:${clientIp(c, services.config.EDGE_SHARED_SECRET)}`,
+    });
+    const { token } = parseWith(SignInBody, await readJson(c));
+    if (!timingSafeEqual(createHash('sha256').update(token).digest(), expected)) {
+      throw new AppError('forbidden', 'the admin token is not valid');
+    }
+    const session = sessions.issue();
+    setCookie(c, SESSION_COOKIE, session.value, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: overHttps(c),
+      path: '/',
+      expires: session.expires,
+    });
+    return c.json({ session: { expiresAt: session.expires.toISOString() } });
+  });
+  app.get('/admin/session', (c) => {
+    const value = getCookie(c, SESSION_COOKIE);
+    if (!sessions.verify(value)) throw new AppError('unauthorized', 'not signed in');
+    const expiresAt = new Date(Number(value!.split('.')[0])).toISOString();
+    c.header('Cache-Control', 'no-store');
+    return c.json({ session: { expiresAt } });
+  });
+  app.delete('/admin/session', (c) => {
+    fromConsole(c);
+    const value = getCookie(c, SESSION_COOKIE);
+    if (value !== undefined && sessions.verify(value)) sessions.revoke(value);
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: overHttps(c) });
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,71 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv, Services } from '../../context.js';
+import { AppError } from '../../errors.js';
+import { notifySite } from '../../feedback/webhook.js';
+import { clientIp } from '../../lib/client-ip.js';
+import { parseWith, readJson } from '../../lib/validate.js';
+import { enforceLimits } from '../../limits/enforce.js';
+import { siteOfRoute } from '../../middleware/reader-access.js';
+import { getAnswer, upsertFeedback } from '../../store/feedback.js';
+import { noNul } from '../schemas.js';
+
+/** An answer's message id, as the `done` event gives it. */
+export const MessageId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a message id from `done`');
+
+export const FeedbackBody = z
+  .object({
+    rating: z.enum(['up', 'down']),
+    comment: noNul(z.string().trim().max(1000, 'must be at most 1000 characters'))
+      .nullable()
+      .optional(),
+    token: z.string().max(100).optional(),
+  })
+  .strict();
+
+/**
+ * `POST /api/v1/sites/:site/messages/:messageId/feedback`: a reader's vote on an answer, with an
+ * optional comment. Only the reader who received the answer (the `feedbackToken` of its `done`
+ * event) or the admin may vote; one vote per answer, which a later vote replaces. Readers spend
+ * the same kind of exact per-client and per-site budget as chat (the `other` bucket).
+ */
+export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
+  app.post('/api/v1/sites/:site/messages/:messageId/feedback', async (c) => {
+    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
+    const messageId = parseWith(MessageId, c.req.param('messageId'), 'messageId');
+    const body = parseWith(FeedbackBody, await readJson(c));
+    if (c.get('access') !== 'admin') {
+      await enforceLimits(services.limits, 'other', {
+        siteId: site.id,
+        clientIp: clientIp(c, services.config.EDGE_SHARED_SECRET),
+      });
+      if (
+        body.token === undefined ||
+        !services.operator.feedbackTokens.verify(messageId, body.token)
+      ) {
+        throw new AppError('forbidden', 'only the reader who received this answer may rate it');
+      }
+    }
+    const answer = await getAnswer(services.db.pool, site.id, messageId);
+    const comment = body.comment === undefined || body.comment === '' ? null : body.comment;
+    const feedback = await upsertFeedback(services.db.pool, messageId, body.rating, comment);
+    services.metrics.feedbackVotes.inc({ rating: body.rating });
+    if (body.rating === 'down') {
+      notifySite(services.operator.webhooks, site, {
+        type: 'answer.downvoted',
+        messageId,
+        question: answer.question,
+        answer: answer.answer.slice(0, 4000),
+        comment,
+      });
+    }
+    return c.json({
+      feedback: {
+        messageId: feedback.messageId,
+        rating: feedback.rating,
+        comment: feedback.comment,
+        updatedAt: feedback.updatedAt.toISOString(),
+      },
+    });
+  });
+}

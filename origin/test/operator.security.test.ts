@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminSessions } from '../src/admin/session.js';
+import { ADMIN_TOKEN, type Harness, startHarness, TEST_DB } from './harness.js';
+
+const CONSOLE = { 'x-ragedge-console': '1', 'sec-fetch-site': 'same-origin' };
+
+describe(`operator routes refuse anyone but the admin (${TEST_DB})`, () => {
+  let h: Harness;
+  let cookie: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.createSite('docs');
+    const signIn = await h.request('POST', '/admin/session', {
+      token: null,
+      json: { token: ADMIN_TOKEN },
+      headers: CONSOLE,
+    });
+    expect(signIn.status).toBe(200);
+    cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const routes: Array<[string, string, unknown?]> = [
+    ['GET', '/api/v1/sites/docs/questions'],
+    ['GET', '/api/v1/sites/docs/questions?filter=downvoted'],
+    ['GET', '/api/v1/sites/docs/insights?days=7'],
+    ['PATCH', '/api/v1/sites/docs', { settings: { handoffUrl: 'https://example.org/help' } }],
+  ];
+  for (const [method, path, json] of routes) {
+    it(`${method} ${path}: 401 without token or session, 403 with a wrong token, 200 with either`, async () => {
+      const missing = await h.request(method, path, { token: null, json });
+      expect(missing.status).toBe(401);
+      expect((await missing.json()).error.code).toBe('unauthorized');
+      const wrong = await h.request(method, path, { token: `${ADMIN_TOKEN}x`, json });
+      expect(wrong.status).toBe(403);
+      const forged = await h.request(method, path, {
+        token: null,
+        json,
+        headers: { cookie: `ragedge_admin=${Date.now() + 3_600_000}.abc.def`, ...CONSOLE },
+      });
+      expect(forged.status).toBe(401);
+      expect((await h.request(method, path, { json })).status).toBe(200);
+      const session = await h.request(method, path, {
+        token: null,
+        json,
+        headers: { cookie, ...CONSOLE },
+      });
+      expect(session.status).toBe(200);
+    });
+  }
+
+  it('feedback: 401 without the site key, 403 from an origin the site does not allow', async () => {
+    const path = '/api/v1/sites/docs/messages/1/feedback';
+    const noKey = await h.request('POST', path, { token: null, json: { rating: 'up' } });
+    expect(noKey.status).toBe(401);
+    const evil = await h.request('POST', path, {
+      token: null,
+      json: { rating: 'up', token: 'x' },
+      headers: { origin: 'https://evil.example', 'x-site-key': 'pk_whatever' },
+    });
+    expect(evil.status).toBe(403);
+  });
+
+  it('signs in only with the admin token, from the console, into an HttpOnly SameSite=Strict cookie', async () => {
+    const wrong = await h.request('POST', '/admin/session', {
+      token: null,
+      json: { token: 'guess' },
+      headers: CONSOLE,
+    });
+    expect(wrong.status).toBe(403);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    const crossSite = await h.request('POST', '/admin/session', {
+      token: null,
+      json: { token: ADMIN_TOKEN },
+      headers: { 'x-ragedge-console': '1', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(403);
+    const noHeader = await h.request('POST', '/admin/session', {
+      token: null,
+      json: { token: ADMIN_TOKEN },
+    });
+    expect(noHeader.status).toBe(403);
+    const ok = await h.request('POST', '/admin/session', {
+      token: null,
+      json: { token: ADMIN_TOKEN },
+      headers: CONSOLE,
+    });
+    const setCookie = ok.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^ragedge_admin=[\w.-]+;/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toMatch(/Path=\//);
+    expect(setCookie).toMatch(/Expires=/);
+    expect(setCookie).not.toContain(ADMIN_TOKEN);
+    const body = await ok.json();
+    expect(JSON.stringify(body)).not.toContain(ADMIN_TOKEN);
+    expect(new Date(body.session.expiresAt).getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('refuses a cookie-borne change without the console header or from another site', async () => {
+    const json = { title: 'Renamed' };
+    const bare = await h.request('PATCH', '/api/v1/sites/docs', {
+      token: null,
+      json,
+      headers: { cookie },
+    });
+    expect(bare.status).toBe(403);
+    const crossSite = await h.request('PATCH', '/api/v1/sites/docs', {
+      token: null,
+      json,
+      headers: { cookie, 'x-ragedge-console': '1', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(403);
+    const site = await (await h.request('GET', '/api/v1/sites/docs')).json();
+    expect(site.site.title).not.toBe('Renamed');
+  });
+
+  it('expires sessions, and signing out ends one', async () => {
+    const past = new AdminSessions(ADMIN_TOKEN, { ttlMs: 1000, now: () => Date.now() - 5000 });
+    const expired = `ragedge_admin=${past.issue().value}`;
+    const stale = await h.request('GET', '/api/v1/sites/docs/questions', {
+      token: null,
+      headers: { cookie: expired },
+    });
+    expect(stale.status).toBe(401);
+    const signIn = await h.request('POST', '/admin/session', {
+      token: null,
+      json: { token: ADMIN_TOKEN },
+      headers: CONSOLE,
+    });
+    const mine = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    expect(
+      (await h.request('GET', '/admin/session', { token: null, headers: { cookie: mine } })).status,
+    ).toBe(200);
+    const out = await h.request('DELETE', '/admin/session', {
+      token: null,
+      headers: { cookie: mine, ...CONSOLE },
+    });
+    expect(out.status).toBe(204);
+    expect(out.headers.get('set-cookie')).toMatch(/ragedge_admin=;/);
+    const after = await h.request('GET', '/api/v1/sites/docs/questions', {
+      token: null,
+      headers: { cookie: mine },
+    });
+    expect(after.status).toBe(401);
+    expect(
+      (await h.request('GET', '/admin/session', { token: null, headers: { cookie: mine } })).status,
+    ).toBe(401);
+  });
+
+  it('limits sign-in attempts per client', async () => {
+    let status = 0;
+    for (let i = 0; i < 320 && status !== 429; i += 1) {
+      const response = await h.request('POST', '/admin/session', {
+        token: null,
+        json: { token: `guess-${i}` },
+        headers: CONSOLE,
+      });
+      status = response.status;
+    }
+    expect(status).toBe(429);
+  });
+});
