@@ -90,6 +90,6 @@ fi
 vars='${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${UPSTREAM} ${MAINTENANCE_FLAG} ${HTTP_LISTEN} ${HTTPS_LISTEN} ${NGINX_DIR} ${AOP_DIRECTIVES}'
 envsubst "$vars" <"$HERE/ragedge.conf.template" >"$out/ragedge.conf"
 envsubst "$vars" <"$HERE/snippets/tls.conf.template" >"$out/snippets/tls.conf"
-cp "$HERE/snippets/security-headers.conf" "$HERE/snippets/proxy.conf" "$out/snippets/"
+cp "$HERE/snippets/security-headers.conf" "$HERE/snippets/admin-headers.conf" "$HERE/snippets/proxy.conf" "$out/snippets/"
 cp "$HERE/maintenance.html" "$out/html/maintenance.html"
 echo "rendered $out/ragedge.conf for $SERVER_NAME (upstream $UPSTREAM)"

@@ -1,5 +1,5 @@
 /** The widget's endpoints, which third-party pages call cross-origin. */
-export const READER_ROUTE = /^\/api\/v1\/sites\/[^/]+\/(chat|search)$/;
+export const READER_ROUTE = /^\/api\/v1\/sites\/[^/]+\/(chat|search|messages\/[^/]+\/feedback)$/;
 
 const ALLOWED_HEADERS = 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id';
 

@@ -28,7 +28,9 @@ export function withSecurityHeaders(response: Response): Response {
   out.headers.set('X-Content-Type-Options', 'nosniff');
   out.headers.set('Referrer-Policy', 'strict-origin-when-cross-origin');
   if ((out.headers.get('Content-Type') ?? '').startsWith('text/html')) {
-    out.headers.set('Content-Security-Policy', SITE_CSP);
+    // The origin's own pages (the admin console) come with a stricter policy of their own.
+    if (!out.headers.has('Content-Security-Policy'))
+      out.headers.set('Content-Security-Policy', SITE_CSP);
     out.headers.set('X-Frame-Options', 'DENY');
   }
   return out;

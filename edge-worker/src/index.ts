@@ -70,6 +70,12 @@ router
     const limited = await rateLimit(env, request, request.scope.clientIp, request.scope.requestId);
     return limited ?? proxyApi(request, env, request.scope);
   })
+  // The admin console lives on the origin (its sign-in sets the session cookie there).
+  .all('/admin', (request, env) => proxyApi(request, env, request.scope))
+  .all('/admin/*', async (request, env) => {
+    const limited = await rateLimit(env, request, request.scope.clientIp, request.scope.requestId);
+    return limited ?? proxyApi(request, env, request.scope);
+  })
   .all('*', serveSite);
 
 export default { fetch: router.fetch } satisfies ExportedHandler<Env>;

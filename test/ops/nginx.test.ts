@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_CSP } from '../../origin/src/routes/admin/console.js';
 import { ADMIN_TOKEN, createTestDatabase, type TestDatabase } from '../../origin/test/harness.js';
 import { type LlmStub, startLlmStub } from '../../origin/test/llm-stub.js';
 import { readSse } from '../../origin/test/sse.js';
@@ -144,6 +145,12 @@ describe('nginx in front of the real origin', () => {
     });
     expectSecurityHeaders(answer, 'health');
     expect(answer.headers.server).toBe('nginx');
+  });
+
+  it('gives the admin console its own policy, once, the same as the origin sends', async () => {
+    const answer = await get('/admin/');
+    expectSecurityHeaders(answer, 'the console');
+    expect(answer.headers['content-security-policy']).toBe(CONSOLE_CSP);
   });
 
   it("passes the edge's request id on to the origin, and makes one when there is none", async () => {

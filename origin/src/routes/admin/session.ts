@@ -31,7 +31,7 @@ function fromConsole(c: Context<AppEnv>): void {
 /**
  * The console's sign-in: `POST /admin/session` exchanges the admin token for an HttpOnly,
  * SameSite=Strict session cookie with an expiry (the page never keeps the token);
- * `GET /admin/session` says whether the cookie is valid; `DELETE /admin/session` signs out.
+ * `GET /admin/session` says whether the cookie is valid (`session: null` when not); `DELETE /admin/session` signs out.
  * Sign-in attempts spend a per-client budget, so the token cannot be guessed at speed.
  */
 export function registerAdminSession(app: Hono<AppEnv>, services: Services): void {
@@ -57,11 +57,12 @@ export function registerAdminSession(app: Hono<AppEnv>, services: Services): voi
     });
     return c.json({ session: { expiresAt: session.expires.toISOString() } });
   });
+  // Not signed in is an answer here, not an error: the console asks this on every load.
   app.get('/admin/session', (c) => {
     const value = getCookie(c, SESSION_COOKIE);
-    if (!sessions.verify(value)) throw new AppError('unauthorized', 'not signed in');
-    const expiresAt = new Date(Number(value!.split('.')[0])).toISOString();
     c.header('Cache-Control', 'no-store');
+    if (!sessions.verify(value)) return c.json({ session: null });
+    const expiresAt = new Date(Number(value!.split('.')[0])).toISOString();
     return c.json({ session: { expiresAt } });
   });
   app.delete('/admin/session', (c) => {

@@ -1,0 +1,297 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN } from '../../origin/test/harness.js';
+import {
+  buildWeb,
+  cspViolations,
+  hostPage,
+  launchChromium,
+  recordCspViolations,
+  SCREENSHOTS,
+  type Stack,
+  startStack,
+} from './stack.js';
+
+/**
+ * The operator's loop in headless Chromium, through the edge (workerd) in front of the origin on
+ * PostgreSQL: sign in to the console, create a site, upload a document, ask through the widget
+ * on a third-party page, vote the answer down, find the vote and a coverage gap in the console,
+ * rotate the key and watch the old widget key refused.
+ */
+
+const SITE = 'guide';
+const ANSWERABLE = 'How do I reset my password?';
+const GAP = 'zebra marmalade saxophone quartet';
+const COMMENT = 'It does not say where Settings is.';
+const GUIDE = `# Accounts
+
+## Passwords
+
+To reset your password, open Settings and choose Reset password. A link arrives by email.
+`;
+
+let stack: Stack;
+let browser: Browser;
+let admin: BrowserContext;
+let console_: Page;
+const problems: string[] = [];
+
+/** What the widget's own `fetch` saw of its chat streams: statuses and `done` events. */
+const CAPTURE = `
+  window.__chat = { statuses: [], done: [] };
+  const original = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await original(...args);
+    if (String(args[0]).endsWith('/chat')) {
+      window.__chat.statuses.push(response.status);
+      if (response.ok) {
+        response.clone().text().then((text) => {
+          for (const block of text.split('\\n\\n')) {
+            if (block.includes('event: done')) {
+              const data = block.split('\\n').find((line) => line.startsWith('data: '));
+              window.__chat.done.push(JSON.parse(data.slice(6)));
+            }
+          }
+        });
+      }
+    }
+    return response;
+  };`;
+
+function watch(page: Page): void {
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Opens a console page by its hash route and waits for its heading. */
+async function open(page: Page, route: string, heading: string): Promise<void> {
+  await page.goto(`${stack.edge.url}/admin/#/${route}`);
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: 15_000 });
+}
+
+async function publicKey(): Promise<string> {
+  return (await console_.locator('#public-key').textContent())!.trim();
+}
+
+/** The third-party page with the widget embedded with `key`; asks `question`, returns the page. */
+async function askOnHostPage(key: string, question: string): Promise<Page> {
+  stack.host.set(
+    `/blog-${key}`,
+    hostPage(
+      `<script src="${stack.widgetUrl}" data-site="${SITE}" data-key="${key}" async></script>`,
+    ),
+  );
+  const page = await browser.newPage();
+  await page.addInitScript(CAPTURE);
+  await page.goto(`${stack.host.url}/blog-${key}`);
+  await page.locator('ragedge-chat .launcher').click({ timeout: 15_000 });
+  await page.locator('ragedge-chat textarea').fill(question);
+  await page.locator('ragedge-chat button[type=submit]').click();
+  await expect
+    .poll(() => page.evaluate('window.__chat.statuses.length + window.__chat.done.length'), {
+      timeout: 30_000,
+    })
+    .toBeGreaterThan(0);
+  return page;
+}
+
+beforeAll(async () => {
+  buildWeb();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  stack = await startStack({
+    model: 'echo',
+    documents: [{ title: 'Other', content: 'Something else entirely, about another product.' }],
+  });
+  browser = await launchChromium();
+  admin = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  console_ = await admin.newPage();
+  watch(console_);
+  await recordCspViolations(console_);
+  console_.on('dialog', (dialog) => void dialog.accept());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('the admin console, through the edge', () => {
+  it('refuses everything but the sign-in form without a session', async () => {
+    const stranger = await browser.newPage();
+    await stranger.goto(`${stack.edge.url}/admin/`);
+    await stranger.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 15_000 });
+    expect(await stranger.locator('#nav').isHidden()).toBe(true);
+    const statuses = await stranger.evaluate(async () => {
+      const paths = [
+        '/api/v1/sites',
+        '/api/v1/sites/docs/questions',
+        '/api/v1/sites/docs/insights',
+        '/api/v1/sites/docs/documents',
+      ];
+      return Promise.all(paths.map(async (path) => (await fetch(path)).status));
+    });
+    expect(statuses).toEqual([401, 401, 401, 401]);
+    await stranger.close();
+  });
+
+  it('signs in with the keyboard; the token is not kept by the page', async () => {
+    await console_.goto(`${stack.edge.url}/admin/`);
+    const token = console_.getByLabel('Admin token');
+    await token.waitFor({ timeout: 15_000 });
+    await expect
+      .poll(() => console_.evaluate(`document.activeElement?.getAttribute('name')`))
+      .toBe('token');
+    await shot(console_, 'admin-signin');
+    await console_.keyboard.type(ADMIN_TOKEN);
+    await console_.keyboard.press('Enter');
+    await console_.getByRole('heading', { level: 1, name: 'Sites' }).waitFor({ timeout: 15_000 });
+    expect(await console_.content()).not.toContain(ADMIN_TOKEN);
+    const stored = await console_.evaluate(
+      '({ cookie: document.cookie, local: localStorage.length, session: sessionStorage.length })',
+    );
+    expect(stored).toEqual({ cookie: '', local: 0, session: 0 });
+    const [cookie] = await admin.cookies();
+    expect(cookie).toMatchObject({ name: 'ragedge_admin', httpOnly: true, sameSite: 'Strict' });
+    expect(cookie!.expires).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('creates a site and uploads a document', async () => {
+    await console_.getByLabel('Name').fill(SITE);
+    await console_.getByLabel('Title').fill('The user guide');
+    await console_.getByLabel('Allowed origins').fill(stack.host.url);
+    await console_.getByRole('button', { name: 'Create site' }).click();
+    await console_.locator('#public-key').waitFor({ timeout: 15_000 });
+    expect(await publicKey()).toMatch(/^pk_/);
+    expect(await console_.locator('#embed-snippet').inputValue()).toContain(`data-site="${SITE}"`);
+
+    await open(console_, `documents/${SITE}`, 'Documents');
+    await console_.getByLabel('Files').setInputFiles({
+      name: 'accounts.md',
+      mimeType: 'text/markdown',
+      buffer: Buffer.from(GUIDE),
+    });
+    await console_.getByRole('button', { name: 'Upload' }).click();
+    await console_.getByRole('rowheader', { name: 'Accounts' }).waitFor({ timeout: 15_000 });
+    await console_.getByLabel('What readers might ask').fill('reset password');
+    await console_.getByRole('button', { name: 'Search', exact: true }).click();
+    await console_.locator('.hits li', { hasText: 'Accounts › Passwords' }).waitFor();
+    await shot(console_, 'admin-documents');
+  });
+
+  it('sees a downvoted answer in the questions log and an unanswered one in coverage gaps', async () => {
+    await open(console_, `sites/${SITE}`, 'Sites');
+    const key = await publicKey();
+    const reader = await askOnHostPage(key, ANSWERABLE);
+    await expect
+      .poll(() => reader.evaluate('window.__chat.done.length'), { timeout: 30_000 })
+      .toBe(1);
+    const done = (await reader.evaluate('window.__chat.done[0]')) as {
+      finishReason: string;
+      messageId: string;
+      feedbackToken: string;
+    };
+    expect(done.finishReason).toBe('stop');
+    // The widget's vote buttons are another change; this posts the vote from the third-party
+    // page exactly as the widget does: its own origin, the site key, the token from `done`.
+    const vote = await reader.evaluate(
+      async ({ api, key, done, comment }) => {
+        const response = await fetch(
+          `${api}/api/v1/sites/guide/messages/${done.messageId}/feedback`,
+          {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-Site-Key': key },
+            body: JSON.stringify({ rating: 'down', comment, token: done.feedbackToken }),
+          },
+        );
+        return { status: response.status, body: await response.json() };
+      },
+      { api: stack.edge.url, key, done, comment: COMMENT },
+    );
+    expect(vote).toMatchObject({
+      status: 200,
+      body: { feedback: { rating: 'down', comment: COMMENT } },
+    });
+    // Another answer's token does not let this page vote on it.
+    const forged = await reader.evaluate(
+      async ({ api, key, done }) =>
+        (
+          await fetch(`${api}/api/v1/sites/guide/messages/${Number(done.messageId) + 2}/feedback`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-Site-Key': key },
+            body: JSON.stringify({ rating: 'up', token: done.feedbackToken }),
+          })
+        ).status,
+      { api: stack.edge.url, key, done },
+    );
+    expect(forged).toBe(403);
+    await reader.close();
+
+    const gap = await askOnHostPage(key, GAP);
+    await expect
+      .poll(() => gap.evaluate('window.__chat.done[0]?.finishReason'), { timeout: 30_000 })
+      .toBe('no_answer');
+    await gap.close();
+
+    await open(console_, `questions/${SITE}`, 'Questions');
+    await console_.getByLabel('Downvoted').check();
+    const downvoted = console_.locator('#question-list li[data-rating="down"]');
+    await expect
+      .poll(() => console_.locator('#question-list li').count(), { timeout: 15_000 })
+      .toBe(1);
+    expect(await downvoted.count()).toBe(1);
+    expect(await downvoted.textContent()).toContain(ANSWERABLE);
+    expect(await downvoted.textContent()).toContain(COMMENT);
+    await console_.getByLabel('All').check();
+    await console_.locator('#question-list li[data-outcome="no_answer"]').waitFor();
+    await shot(console_, 'admin-questions');
+
+    await open(console_, `insights/${SITE}`, 'Insights');
+    const gaps = console_.locator('#coverage-gaps');
+    await gaps.waitFor({ timeout: 15_000 });
+    expect(await gaps.textContent()).toContain(GAP);
+    expect(await console_.locator('#most-cited').textContent()).toContain('Accounts');
+    await shot(console_, 'admin-insights');
+    await console_.emulateMedia({ colorScheme: 'dark' });
+    await console_.reload();
+    await console_.locator('#coverage-gaps').waitFor({ timeout: 15_000 });
+    await shot(console_, 'admin-insights-dark');
+    await console_.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('shows health', async () => {
+    await open(console_, 'health', 'Health');
+    await console_.getByRole('heading', { name: 'All parts answer' }).waitFor();
+    await shot(console_, 'admin-health');
+  });
+
+  it('rotates the public key, and the widget with the old key is refused', async () => {
+    await open(console_, `sites/${SITE}`, 'Sites');
+    const old = await publicKey();
+    await console_.getByRole('button', { name: 'Rotate public key' }).click();
+    await expect.poll(() => publicKey(), { timeout: 15_000 }).not.toBe(old);
+    await shot(console_, 'admin-sites');
+
+    const stale = await askOnHostPage(old, ANSWERABLE);
+    expect(await stale.evaluate('window.__chat.statuses')).toEqual([403]);
+    await stale.locator('ragedge-chat .status.error').waitFor({ timeout: 15_000 });
+    await stale.close();
+    const fresh = await askOnHostPage(await publicKey(), ANSWERABLE);
+    await expect
+      .poll(() => fresh.evaluate('window.__chat.statuses'), { timeout: 30_000 })
+      .toEqual([200]);
+    await fresh.close();
+  });
+
+  it('raised no CSP violation and no script error in the console', async () => {
+    expect(await cspViolations(console_)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
