@@ -166,4 +166,20 @@ describe(`operator routes refuse anyone but the admin (${TEST_DB})`, () => {
     }
     expect(status).toBe(429);
   });
+
+  it('limits votes per client like chat: 429 with Retry-After once the budget is spent', async () => {
+    const key = (await (await h.request('GET', '/api/v1/sites/docs')).json()).site.publicKey;
+    let response: Awaited<ReturnType<Harness['request']>> | undefined;
+    for (let i = 0; i < 320; i += 1) {
+      response = await h.request('POST', '/api/v1/sites/docs/messages/1/feedback', {
+        token: null,
+        json: { rating: 'down', token: 'not-the-token' },
+        headers: { 'x-site-key': key },
+      });
+      if (response.status !== 403) break;
+    }
+    expect(response!.status).toBe(429);
+    expect(Number(response!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await response!.json()).error.code).toBe('rate_limited');
+  });
 });
