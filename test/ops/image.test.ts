@@ -134,13 +134,15 @@ describe('the image layout, built and started outside Docker', () => {
     expect(built.stderr).toBe('');
     expect(built.code).toBe(0);
 
-    // The runtime stage's COPY lines, by hand: package.json, node_modules, origin, the widget.
+    // The runtime stage's COPY lines, by hand: package.json, node_modules, origin, the widget,
+    // the admin console.
     const app = join(dir, 'app');
     mkdirSync(join(app, 'dist'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
     cpSync(join(build, 'out/origin'), join(app, 'origin'), { recursive: true });
     cpSync(join(build, 'dist/widget'), join(app, 'dist/widget'), { recursive: true });
+    cpSync(join(build, 'dist/admin'), join(app, 'dist/admin'), { recursive: true });
     cpSync(join(ROOT, 'origin/docker-start.sh'), join(app, 'docker-start.sh'));
     expect(existsSync(join(app, 'origin/src/db/migrations/001_init.sql'))).toBe(true);
     expect(existsSync(join(app, 'origin/src/main.ts'))).toBe(false);
@@ -159,6 +161,7 @@ describe('the image layout, built and started outside Docker', () => {
         RERANKER: 'lexical',
         MODELS_DIR: join(dir, 'models'),
         WIDGET_FILE: join(app, 'dist/widget/widget.js'),
+        ADMIN_DIR: join(app, 'dist/admin'),
         NODE_MAX_OLD_SPACE_MB: '384',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -194,6 +197,9 @@ describe('the image layout, built and started outside Docker', () => {
 
     const widget = await fetch(`http://127.0.0.1:${port}/widget.js`);
     expect(widget.status).toBe(200);
+    const page = await fetch(`http://127.0.0.1:${port}/admin/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
 
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
