@@ -9,8 +9,9 @@ export async function act(
 ): Promise<void> {
   try {
     await action();
-    ctx.say(done);
+    // Said after the redraw, so that what it announces is on the page when it is heard.
     await ctx.reload();
+    ctx.say(done);
   } catch (e) {
     ctx.say(e instanceof ApiError ? e.message : 'Something went wrong.', 'error');
   }
