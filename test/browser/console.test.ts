@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_CSP } from '../../origin/src/routes/admin/console.js';
 import { ADMIN_TOKEN } from '../../origin/test/harness.js';
 import {
   buildWeb,
@@ -126,7 +127,9 @@ afterAll(async () => {
 describe('the admin console, through the edge', () => {
   it('refuses everything but the sign-in form without a session', async () => {
     const stranger = await browser.newPage();
-    await stranger.goto(`${stack.edge.url}/admin/`);
+    const page = await stranger.goto(`${stack.edge.url}/admin/`);
+    // The edge passes the console's own policy on instead of the chat site's looser one.
+    expect(page!.headers()['content-security-policy']).toBe(CONSOLE_CSP);
     await stranger.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 15_000 });
     expect(await stranger.locator('#nav').isHidden()).toBe(true);
     const statuses = await stranger.evaluate(async () => {
@@ -258,6 +261,8 @@ describe('the admin console, through the edge', () => {
     await gaps.waitFor({ timeout: 15_000 });
     expect(await gaps.textContent()).toContain(GAP);
     expect(await console_.locator('#most-cited').textContent()).toContain('Accounts');
+    await console_.getByLabel('Period').selectOption('7');
+    await console_.getByRole('heading', { name: 'Questions in the last 7 days: 2' }).waitFor();
     await shot(console_, 'admin-insights');
     await console_.emulateMedia({ colorScheme: 'dark' });
     await console_.reload();

@@ -24,6 +24,9 @@ interface Insights {
   neverCited: { total: number; documents: Array<{ title: string; source: string }> };
 }
 
+/** The period shown; kept while the console is open. */
+let days = 30;
+
 const OUTCOMES: Array<[Outcome, string]> = [
   ['answered', 'answered'],
   ['no_answer', 'unanswered'],
@@ -34,16 +37,25 @@ const OUTCOMES: Array<[Outcome, string]> = [
 /** Insights: outcomes per day, TTFT, votes, question groups, coverage gaps and citations. */
 export async function insightsPage(ctx: PageContext): Promise<Node> {
   const site = ctx.site!;
-  const days = Number(new URLSearchParams(location.search).get('days') ?? 30);
   const { insights: r } = await api<{ insights: Insights }>(
     'GET',
     sitePath(site.name, `/insights?days=${days}`),
   );
   const total = OUTCOMES.reduce((sum, [o]) => sum + r.outcomes.total[o], 0);
   const ms = (value: number | null) => (value === null ? '–' : `${value} ms`);
+  const period = h(
+    'select',
+    { id: 'insights-days' },
+    ...[7, 30, 90, 365].map((n) => h('option', { value: n, selected: n === days }, `${n} days`)),
+  );
+  period.addEventListener('change', () => {
+    days = Number(period.value);
+    void ctx.reload();
+  });
   return h(
     'div',
     { class: 'grid' },
+    h('div', { class: 'picker wide' }, h('label', { for: 'insights-days' }, 'Period'), period),
     h(
       'section',
       { class: 'card wide', 'aria-labelledby': 'outcomes-title' },
