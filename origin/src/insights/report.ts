@@ -120,7 +120,7 @@ async function groupQuestions(
   if (missing.length > 0) {
     const vectors = await embedder.embed(missing.map((q) => q.text));
     missing.forEach((q, i) => {
-      q.embedding = Array.from(vectors[i]!);
+      q.embedding = vectors[i]!;
     });
     await storeQuestionEmbeddings(
       db,

@@ -110,7 +110,7 @@ export async function documentsNotCited(
 export interface WindowQuestion {
   id: string;
   text: string;
-  embedding: number[] | null;
+  embedding: Float32Array | null;
   outcome: AnswerOutcome | null;
   rating: 'up' | 'down' | null;
 }
@@ -125,11 +125,13 @@ export async function windowQuestions(
   const { rows } = await db.query<{
     id: string;
     content: string;
-    embedding: number[] | null;
+    embedding: Buffer | null;
     outcome: AnswerOutcome | null;
     rating: 'up' | 'down' | null;
   }>(
-    `select u.id, left(u.content, 500) as content, u.question_embedding as embedding, x.outcome, x.rating
+    // Binary (vector_send): 2,000 vectors in their text form cost ~0.8 s to parse, in binary ~10 ms.
+    `select u.id, left(u.content, 500) as content, vector_send(u.question_embedding) as embedding,
+            x.outcome, x.rating
        from messages u join conversations c on c.id = u.conversation_id
        left join lateral (
          select ${OUTCOME_SQL} as outcome, f.rating from messages a
@@ -144,10 +146,18 @@ export async function windowQuestions(
   return rows.map((row) => ({
     id: String(row.id),
     text: row.content,
-    embedding: row.embedding,
+    embedding: row.embedding === null ? null : fromVectorSend(row.embedding),
     outcome: row.outcome,
     rating: row.rating,
   }));
+}
+
+/** pgvector's binary form: int16 dimension, int16 unused, then big-endian float4s. */
+function fromVectorSend(bytes: Buffer): Float32Array {
+  const dim = bytes.readUInt16BE(0);
+  const out = new Float32Array(dim);
+  for (let i = 0; i < dim; i += 1) out[i] = bytes.readFloatBE(4 + i * 4);
+  return out;
 }
 
 /** Stores embeddings computed later for questions that had none (follow-ups, older rows). */

@@ -7,8 +7,9 @@ alter table messages
   add column if not exists latency_ms int,
   add column if not exists question_embedding vector;
 
--- The log and insights read one site's recent messages by time.
+-- The log and insights read one site's conversations, and their messages by time.
 create index if not exists messages_created_idx on messages (created_at);
+create index if not exists conversations_site_idx on conversations (site_id);
 
 create table if not exists feedback (
   message_id bigint primary key references messages (id) on delete cascade,
