@@ -68,7 +68,26 @@ function watch(page: Page): void {
   });
 }
 
+/**
+ * What a screen reader would miss on the page: form controls without a label, buttons and links
+ * without a name, and a page that has not exactly one h1.
+ */
+const UNNAMED = `(() => {
+  const problems = [];
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.labels.length === 0 && !el.getAttribute('aria-label')) problems.push('unlabelled ' + el.outerHTML.slice(0, 80));
+  }
+  for (const el of document.querySelectorAll('button, a[href]')) {
+    if ((el.textContent || '').trim() === '' && !el.getAttribute('aria-label')) problems.push('unnamed ' + el.outerHTML.slice(0, 80));
+  }
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push(h1 + ' h1 elements');
+  return problems;
+})()`;
+
+/** A full-page screenshot, after checking the page names every control for screen readers. */
 async function shot(page: Page, name: string): Promise<void> {
+  expect(await page.evaluate(UNNAMED), `accessibility of ${name}`).toEqual([]);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
