@@ -161,6 +161,12 @@ describe('the admin console, through the edge', () => {
       return Promise.all(paths.map(async (path) => (await fetch(path)).status));
     });
     expect(statuses).toEqual([401, 401, 401, 401]);
+    // No secret in what anyone may load.
+    for (const file of ['', 'admin.js', 'admin.css']) {
+      const body = await (await fetch(`${stack.edge.url}/admin/${file}`)).text();
+      expect(body).not.toContain(ADMIN_TOKEN);
+      expect(body).not.toMatch(/pk_[\w-]{24}|whsec_/);
+    }
     await stranger.close();
   });
 
@@ -206,6 +212,24 @@ describe('the admin console, through the edge', () => {
     await console_.getByRole('button', { name: 'Search', exact: true }).click();
     await console_.locator('.hits li', { hasText: 'Accounts › Passwords' }).waitFor();
     await shot(console_, 'admin-documents');
+
+    // A second upload, deleted again; then the site re-indexed.
+    await console_.getByLabel('Files').setInputFiles({
+      name: 'draft.md',
+      mimeType: 'text/markdown',
+      buffer: Buffer.from('# Draft\n\nNot ready to publish.'),
+    });
+    await console_.getByRole('button', { name: 'Upload' }).click();
+    await console_.getByRole('button', { name: 'Delete Draft' }).click();
+    await expect
+      .poll(() => console_.locator('#status').textContent(), { timeout: 15_000 })
+      .toBe('Deleted Draft.');
+    expect(await console_.getByRole('rowheader', { name: 'Draft' }).count()).toBe(0);
+    await console_.getByRole('button', { name: 'Re-index the site' }).click();
+    await expect
+      .poll(() => console_.locator('#status').textContent(), { timeout: 30_000 })
+      .toBe(`Re-indexed ${SITE}.`);
+    expect(await console_.getByRole('rowheader', { name: 'Accounts' }).count()).toBe(1);
   });
 
   it('sees a downvoted answer in the questions log and an unanswered one in coverage gaps', async () => {
