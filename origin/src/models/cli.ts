@@ -80,7 +80,9 @@ function progressReporter(out: NonNullable<CliIo['out']>): (progress: FetchProgr
         return;
       case 'done':
         lastQuarter = -1;
-        out.write(`${out.isTTY ? '\r' : ''}${name}: ${megabytes(progress.loaded)} done\n`);
+        out.write(
+          `${out.isTTY ? '\r' : ''}${name}: ${megabytes(progress.loaded)} done${progress.sha256Verified ? ', sha256 verified' : ''}\n`,
+        );
         return;
       case 'downloading': {
         const { loaded, total } = progress;

@@ -1,20 +1,27 @@
 /**
  * A stand-in for the Hugging Face hub in tests: serves `<sourceDir>/<model>/<file>` at
  * `/<model>/resolve/<revision>/<file>` on 127.0.0.1, records every request, and fails chosen
- * files on demand.
+ * files on demand. Like the hub, it answers HEAD, honours `Range: bytes=<start>-`, and gives
+ * `.onnx` files (LFS files on the hub) their SHA-256 as ETag, other files their git blob SHA-1.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-/** How a file fails: an HTTP status, a body cut short, or headers then silence. */
-export type HubFailure = number | 'truncate' | 'stall';
+/**
+ * How a file fails: an HTTP status, a body cut short, headers then silence, or bytes that do not
+ * match the checksum announced for them.
+ */
+export type HubFailure = number | 'truncate' | 'stall' | 'corrupt';
 
 export interface TestHub {
   url: string;
   /** Paths requested so far, e.g. `/tiny/embedder/resolve/main/config.json`. */
   requests: string[];
+  /** The same, with the method and any range: `GET /tiny/…/model.onnx bytes=100-`. */
+  log: string[];
   /** Keyed by `<model>/<file>`, e.g. `tiny/embedder/onnx/model.onnx`. */
   failures: Map<string, HubFailure>;
   close(): Promise<void>;
@@ -31,10 +38,13 @@ export async function startTestHub(
   aliases: Record<string, string> = {},
 ): Promise<TestHub> {
   const requests: string[] = [];
+  const log: string[] = [];
   const failures = new Map<string, HubFailure>();
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://hub').pathname;
     requests.push(path);
+    const range = request.headers.range;
+    log.push(`${request.method} ${path}${range === undefined ? '' : ` ${range}`}`);
     const match = RESOLVE_PATH.exec(path);
     if (match === null || match[1] === undefined || match[2] === undefined) {
       response.writeHead(404).end('not found');
@@ -53,16 +63,32 @@ export async function startTestHub(
       response.writeHead(404).end('not found');
       return;
     }
-    response.writeHead(200, {
+    const etag = file.endsWith('.onnx')
+      ? createHash('sha256').update(body).digest('hex')
+      : createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
+    const served = failure === 'corrupt' ? Buffer.from(body).fill(0, 0, 16) : body;
+    const start = Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1] ?? 0);
+    if (start >= served.length && start > 0) {
+      response.writeHead(416, { 'content-range': `bytes */${served.length}` }).end();
+      return;
+    }
+    const part = served.subarray(start);
+    response.writeHead(start > 0 ? 206 : 200, {
       'content-type': 'application/octet-stream',
-      'content-length': body.length,
+      'content-length': part.length,
+      etag: `"${etag}"`,
+      ...(start > 0
+        ? { 'content-range': `bytes ${start}-${served.length - 1}/${served.length}` }
+        : {}),
     });
-    if (failure === 'truncate') {
-      response.write(body.subarray(0, Math.floor(body.length / 2)), () => response.destroy());
+    if (request.method === 'HEAD') {
+      response.end();
+    } else if (failure === 'truncate') {
+      response.write(part.subarray(0, Math.floor(part.length / 2)), () => response.destroy());
     } else if (failure === 'stall') {
       response.flushHeaders();
     } else {
-      response.end(body);
+      response.end(part);
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -70,6 +96,7 @@ export async function startTestHub(
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    log,
     failures,
     close: () =>
       new Promise<void>((resolve, reject) => {
