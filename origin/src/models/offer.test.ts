@@ -117,6 +117,18 @@ describe('the first start offer of models', () => {
     expect(await offerModels(always, terminal('', false))).toBe('present');
   });
 
+  it('asks only for what the settings use and is missing', async () => {
+    expect(
+      await offerModels(settings({ EMBEDDER: 'hash', RERANKER: 'none' }), terminal('y\n')),
+    ).toBe('present');
+    const tty = terminal('n\n');
+    expect(await offerModels(settings({ EMBEDDER: 'hash' }), tty)).toBe('declined');
+    expect(tty.screen()).toContain(
+      `The reranking model (${DEFAULT_RERANKER_MODEL}) is not in ${join(root, `models-${run}`)}.\nFetch it now, 0.`,
+    );
+    expect(hub.log.some((line) => line.includes(DEFAULT_EMBEDDING_MODEL))).toBe(false);
+  });
+
   it('offline, serves the hash embedder and says so in one line with the upgrade', async () => {
     const tty = terminal('y\n');
     const config = settings({ MODELS_HUB_URL: 'http://127.0.0.1:9' });

@@ -88,7 +88,7 @@ export async function offerModels(
   if (settings.MODELS_FETCH === 'auto') {
     const answer = await ask(
       terminal,
-      `The embedding and reranking models (${wanted.join(', ')}) are not in ${settings.MODELS_DIR}.\nFetch them now, ${megabytes(total)}? [Y/n] `,
+      `${describeWanted(settings, wanted)} in ${settings.MODELS_DIR}.\nFetch ${wanted.length === 1 ? 'it' : 'them'} now, ${megabytes(total)}? [Y/n] `,
       options.answerTimeoutMs ?? 300_000,
     );
     if (answer === null) {
@@ -154,6 +154,13 @@ function missingModels(settings: ModelOfferSettings): string[] {
   return wanted.filter(
     (modelId) => !modelFilesPresent(settings.MODELS_DIR, modelId, settings.EMBEDDING_DTYPE),
   );
+}
+
+/** "The embedding and reranking models (…) are not", or the one of them that is missing. */
+function describeWanted(settings: ModelOfferSettings, wanted: string[]): string {
+  if (wanted.length > 1) return `The embedding and reranking models (${wanted.join(', ')}) are not`;
+  const kind = wanted[0] === settings.EMBEDDING_MODEL ? 'embedding' : 'reranking';
+  return `The ${kind} model (${wanted[0]}) is not`;
 }
 
 /** One line from the terminal; null when nobody answers in time. Ctrl-C still stops the process. */
