@@ -29,7 +29,11 @@ async function main(): Promise<void> {
   // manager or a pipe gets JSON lines and no question.
   const terminal = process.stdout.isTTY === true;
   const logger = createLogger(config.LOG_LEVEL, undefined, logFormat(config.LOG_FORMAT, terminal));
-  const models = await offerModels(config, { input: process.stdin, output: process.stdout });
+  // Without a terminal (MODELS_FETCH=always), progress goes to stderr: stdout stays JSON lines.
+  const models = await offerModels(config, {
+    input: process.stdin,
+    output: terminal ? process.stdout : process.stderr,
+  });
   if (models !== 'present') logger.debug({ models }, 'model offer');
   const services = await buildServices(config, logger);
   const app = createApp(services);
