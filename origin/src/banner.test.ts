@@ -8,8 +8,8 @@ const facts: BannerFacts = {
   database: 'pglite',
   dataDir: './data',
   sites: [
-    { name: 'demo', publicKey: 'pk_aaaaaaaaaaaaaaaaaaaaaaaa' },
-    { name: 'handbook', publicKey: 'pk_bbbbbbbbbbbbbbbbbbbbbbbb' },
+    { name: 'demo', publicKey: 'pk_aaaaaaaaaaaaaaaaaaaaaaaa', embedder: 'hash-v1' },
+    { name: 'handbook', publicKey: 'pk_bbbbbbbbbbbbbbbbbbbbbbbb', embedder: null },
   ],
   totalSites: 2,
   chatServed: true,
@@ -33,6 +33,7 @@ describe('the start banner', () => {
     expect(text).toContain(`Embeddings:         offline hash embedder; ${UPGRADE_HINT}`);
     expect(text).toContain('Next:               open a chat address above');
     expect(text.split('\n').length).toBeLessThan(12);
+    expect(text).not.toContain('reindex --site demo');
   });
 
   it('says a token was read, not generated, and counts the sites it does not list', () => {
@@ -49,6 +50,10 @@ describe('the start banner', () => {
       'Embeddings:         model Xenova/paraphrase-multilingual-MiniLM-L12-v2:q8',
     );
     expect(text).not.toContain(UPGRADE_HINT);
+    // The demo site was indexed with the offline embedder before the model came.
+    expect(text).toContain(
+      'Chat with demo:     http://127.0.0.1:8000/s/demo?key=pk_aaaaaaaaaaaaaaaaaaaaaaaa\n                      indexed with hash-v1: npm run rag -- reindex --site demo\n  Chat with handbook:',
+    );
   });
 
   it('points at the edge when it serves the chat, and at ingest when there is no site', () => {

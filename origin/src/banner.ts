@@ -11,8 +11,8 @@ export interface BannerFacts {
   url: string;
   database: 'pglite' | 'postgres';
   dataDir: string;
-  /** The first `BANNER_SITES` sites by name, and how many there are. */
-  sites: Array<{ name: string; publicKey: string }>;
+  /** The first `BANNER_SITES` sites by name (with the embedder that indexed each), and how many there are. */
+  sites: Array<{ name: string; publicKey: string; embedder: string | null }>;
   totalSites: number;
   /** False when an edge serves the chat site instead of this origin. */
   chatServed: boolean;
@@ -38,6 +38,13 @@ export function renderBanner(facts: BannerFacts): string {
         `Chat with ${site.name}`,
         `${facts.url}/s/${encodeURIComponent(site.name)}?key=${encodeURIComponent(site.publicKey)}`,
       ]);
+      // After an upgrade of the embedder, a site indexed with the old one answers nothing until
+      // it is re-embedded: say so where its address is.
+      if (site.embedder !== null && site.embedder !== facts.embedder)
+        rows.push([
+          '',
+          `indexed with ${site.embedder}: npm run rag -- reindex --site ${site.name}`,
+        ]);
     }
     const more = facts.totalSites - facts.sites.length;
     if (more > 0) rows.push(['', `and ${more} more: npm run rag -- sites`]);

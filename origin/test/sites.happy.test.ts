@@ -46,6 +46,7 @@ describe(`sites (${process.env.TEST_DB ?? 'pglite'})`, () => {
     expect(first.total).toBe(3);
     expect(first.sites.map((site) => site.name)).toEqual(['alpha', 'docs']);
     expect(first.sites[0]!.publicKey).toMatch(/^pk_[A-Za-z0-9_-]{24}$/);
+    expect(first.sites[0]!.embedder).toBeNull();
     for (const name of ['zeta', 'alpha'])
       expect((await h.request('DELETE', `/api/v1/sites/${name}`)).status).toBe(204);
   });

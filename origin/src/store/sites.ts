@@ -95,19 +95,33 @@ export async function listSites(db: pg.Pool): Promise<SiteWithCounts[]> {
 }
 
 /**
- * The first `limit` sites by name with their public keys, and how many there are in all: what
+ * The first `limit` sites by name with their public keys and the embedder that built each, and
+ * how many there are in all: what
  * the start banner shows without reading every site of a large deployment.
  */
 export async function siteKeys(
   db: pg.Pool,
   limit: number,
-): Promise<{ sites: Array<{ name: string; publicKey: string }>; total: number }> {
-  const { rows } = await db.query<{ name: string; public_key: string; total: number }>(
-    `select name, public_key, count(*) over ()::int as total from sites order by name limit $1`,
+): Promise<{
+  sites: Array<{ name: string; publicKey: string; embedder: string | null }>;
+  total: number;
+}> {
+  const { rows } = await db.query<{
+    name: string;
+    public_key: string;
+    embedder: string | null;
+    total: number;
+  }>(
+    `select name, public_key, embedder, count(*) over ()::int as total
+       from sites order by name limit $1`,
     [limit],
   );
   return {
-    sites: rows.map((row) => ({ name: row.name, publicKey: row.public_key })),
+    sites: rows.map((row) => ({
+      name: row.name,
+      publicKey: row.public_key,
+      embedder: row.embedder,
+    })),
     total: rows[0]?.total ?? 0,
   };
 }
