@@ -91,6 +91,8 @@ describe.skipIf(TEST_DB !== 'pglite')('a start at a terminal', () => {
     expect(banner).toMatch(/Chat with demo: http:\/\/127\.0\.0\.1:\d+\/s\/demo\?key=pk_/);
     expect(banner).toContain(`Admin token:    in ${join(dir, 'accept', 'data', 'admin-token')}`);
     expect(banner).not.toContain('generated');
+    // Seeded with the fetched model, which still serves: nothing to re-embed.
+    expect(banner).not.toContain('reindex --site demo');
     expect(await origin.stop()).toBe(0);
   }, 300_000);
 
