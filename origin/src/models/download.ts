@@ -55,6 +55,9 @@ export async function probeFile(
     if (found.size === undefined && linkedSize !== undefined) found.size = linkedSize;
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location !== null) {
+      // The hub states an LFS file's size on its redirect; the CDN's signed URL may be good for
+      // GET only, so it is not asked.
+      if (found.size !== undefined) return found;
       current = new URL(location, current).href;
       continue;
     }

@@ -1,8 +1,9 @@
 /**
  * A stand-in for the Hugging Face hub in tests: serves `<sourceDir>/<model>/<file>` at
  * `/<model>/resolve/<revision>/<file>` on 127.0.0.1, records every request, and fails chosen
- * files on demand. Like the hub, it answers HEAD, honours `Range: bytes=<start>-`, and gives
- * `.onnx` files (LFS files on the hub) their SHA-256 as ETag, other files their git blob SHA-1.
+ * files on demand. Like the hub, it answers HEAD, honours `Range: bytes=<start>-`, gives other
+ * files their git blob SHA-1 as ETag, and redirects `.onnx` files (LFS files on the hub) to a
+ * GET-only `/cdn/` path, stating their SHA-256 and size in `X-Linked-Etag` and `X-Linked-Size`.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -28,6 +29,8 @@ export interface TestHub {
 }
 
 const RESOLVE_PATH = /^\/([^/]+\/[^/]+)\/resolve\/[^/]+\/(.+)$/;
+/** Where LFS files are redirected, as the hub sends them to its CDN: a signed URL good for GET only. */
+const CDN_PATH = /^\/cdn\/([^/]+\/[^/]+)\/(.+)$/;
 
 /**
  * Starts the hub. `aliases` serves a source model under another id, e.g.
@@ -45,12 +48,17 @@ export async function startTestHub(
     requests.push(path);
     const range = request.headers.range;
     log.push(`${request.method} ${path}${range === undefined ? '' : ` ${range}`}`);
-    const match = RESOLVE_PATH.exec(path);
+    const cdn = CDN_PATH.exec(path);
+    const match = cdn ?? RESOLVE_PATH.exec(path);
     if (match === null || match[1] === undefined || match[2] === undefined) {
       response.writeHead(404).end('not found');
       return;
     }
     const [modelId, file] = [match[1], match[2]];
+    if (cdn !== null && request.method !== 'GET') {
+      response.writeHead(403).end('signature does not match');
+      return;
+    }
     const failure = failures.get(`${modelId}/${file}`);
     if (typeof failure === 'number') {
       response.writeHead(failure).end(`failure ${failure}`);
@@ -66,6 +74,18 @@ export async function startTestHub(
     const etag = file.endsWith('.onnx')
       ? createHash('sha256').update(body).digest('hex')
       : createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
+    // The CDN's own ETag is not the SHA-256 (S3's is an MD5).
+    const servedEtag = cdn === null ? etag : createHash('md5').update(body).digest('hex');
+    if (cdn === null && file.endsWith('.onnx')) {
+      response
+        .writeHead(302, {
+          location: `/cdn/${modelId}/${file}`,
+          'x-linked-etag': `"${etag}"`,
+          'x-linked-size': body.length,
+        })
+        .end();
+      return;
+    }
     const served = failure === 'corrupt' ? Buffer.from(body).fill(0, 0, 16) : body;
     const start = Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1] ?? 0);
     if (start >= served.length && start > 0) {
@@ -76,7 +96,7 @@ export async function startTestHub(
     response.writeHead(start > 0 ? 206 : 200, {
       'content-type': 'application/octet-stream',
       'content-length': part.length,
-      etag: `"${etag}"`,
+      etag: `"${servedEtag}"`,
       ...(start > 0
         ? { 'content-range': `bytes ${start}-${served.length - 1}/${served.length}` }
         : {}),
