@@ -28,6 +28,7 @@ import {
 } from './observability/instrument.js';
 import { createMetrics, type MetricSources } from './observability/metrics.js';
 import { selectReranker } from './rerankers/select.js';
+import { LexicalIndexes } from './retrieval/lexical-indexes.js';
 import { SearchService } from './retrieval/search.js';
 import { IngestionService } from './services/ingestion.js';
 import { VERSION } from './version.js';
@@ -97,6 +98,12 @@ export async function buildServices(
     const search = new SearchService({
       metrics,
       db,
+      lexicalIndexes: new LexicalIndexes({
+        pool: db.pool,
+        maxBytes: config.SEARCH_INDEX_MEMORY_MB * 1024 * 1024,
+        onError: (error, siteId) =>
+          logger.warn({ err: error, siteId }, 'in-memory postings not loaded; ranking in SQL'),
+      }),
       embedder,
       reranker:
         rerank.reranker === null
