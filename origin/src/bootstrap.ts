@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { StatisticsRefresher } from './db/statistics.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
 import { boundedEmbedder, boundedReranker } from './lib/bounded-models.js';
@@ -87,6 +88,10 @@ export async function buildServices(
       embedBatchSize: config.EMBED_BATCH_SIZE,
       logger,
       metrics,
+      statistics: new StatisticsRefresher({
+        pool: db.pool,
+        onError: (error) => logger.warn({ err: error }, 'statistics refresh failed'),
+      }),
     });
     const rerank = await selectReranker({
       kind: config.RERANKER,
