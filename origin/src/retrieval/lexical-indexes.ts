@@ -86,6 +86,8 @@ interface Entry {
   /** A version this site was found too large at; not retried until its counters shrink. */
   tooLarge: { lexicalLength: number } | null;
   lastUsed: number;
+  /** No reload before this time (ms): a load overtaken by a write waits twice its duration. */
+  retryAt: number;
 }
 
 /**
@@ -118,6 +120,9 @@ export class LexicalIndexes {
       return entry.index;
     }
     if (entry?.tooLarge != null && state.lexicalLength >= entry.tooLarge.lexicalLength) return null;
+    // While a site is being written to, reloading after every write would read its postings
+    // again and again: a reload overtaken by a write waits before the next try.
+    if (entry !== undefined && performance.now() < entry.retryAt) return null;
     if (estimateIndexBytes(state.lexicalChunks, 0) > this.deps.maxBytes) return null;
     if (this.loading === null)
       this.loading = this.load(siteId).finally(() => (this.loading = null));
@@ -140,19 +145,35 @@ export class LexicalIndexes {
     // The stale version goes first: the budget never holds two versions of a site.
     const entry = this.entries.get(siteId);
     if (entry !== undefined) entry.index = null;
+    const started = performance.now();
     try {
       const loaded = await loadPostingsIndex(this.deps.pool, siteId, this.deps.maxBytes);
-      if (loaded === null) return;
+      if (loaded === null) {
+        const now = performance.now();
+        this.entries.set(siteId, {
+          index: null,
+          tooLarge: null,
+          lastUsed: entry?.lastUsed ?? ++this.clock,
+          retryAt: now + 2 * (now - started),
+        });
+        return;
+      }
       if (loaded === 'too_large') {
         const state = await counters(this.deps.pool, siteId);
         this.entries.set(siteId, {
           index: null,
           tooLarge: { lexicalLength: state?.lexicalLength ?? 0 },
           lastUsed: ++this.clock,
+          retryAt: 0,
         });
         return;
       }
-      this.entries.set(siteId, { index: loaded, tooLarge: null, lastUsed: ++this.clock });
+      this.entries.set(siteId, {
+        index: loaded,
+        tooLarge: null,
+        lastUsed: ++this.clock,
+        retryAt: 0,
+      });
       this.evict(siteId);
     } catch (error) {
       this.deps.onError?.(error, siteId);
@@ -170,6 +191,7 @@ export class LexicalIndexes {
           index: null,
           tooLarge: { lexicalLength: entry.index.lexicalLength },
           lastUsed: entry.lastUsed,
+          retryAt: 0,
         });
       }
     }
