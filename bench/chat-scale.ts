@@ -22,7 +22,7 @@ import { loadCollection } from '../origin/src/eval/collection.js';
 import { parseSmart } from '../origin/src/eval/smart.js';
 import { configureHttpServer } from '../origin/src/http-server.js';
 import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
-import { ask } from './lib/chat-client.js';
+import { ask, stats } from './lib/chat-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -134,11 +134,20 @@ async function main() {
       );
       const seconds = (performance.now() - started) / 1000;
       const completed = results.filter((r) => r.completed).length;
-      return { turnsPerSecond: round2(completed / seconds), completed, seconds: round2(seconds) };
+      return {
+        turnsPerSecond: round2(completed / seconds),
+        completed,
+        seconds: round2(seconds),
+        outcomes: stats(results).outcomes,
+      };
     };
+    // One postings load runs at a time: each site's first question starts its load, and the
+    // rounds start only once both are held (an origin without them ranks in SQL).
     const warm = async (base: string, h: Harness) => {
-      for (const site of ['small', 'large']) await ask(base, question(), { site });
-      await h.services.search.lexicalIndexes?.settled();
+      for (const site of ['small', 'large']) {
+        await ask(base, question(), { site });
+        await h.services.search.lexicalIndexes?.settled();
+      }
       for (const site of ['small', 'large']) await ask(base, question(), { site });
     };
     await warm(current().base, o.h);

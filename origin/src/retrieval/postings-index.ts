@@ -42,6 +42,8 @@ export interface TermPostings {
 
 /** Per-term overhead of the dictionary (string, map entry, array slot), measured roughly. */
 const BYTES_PER_TERM = 96;
+/** Per-chunk scratch of a query (accumulator, norm, seen flag, touched list; see bm25.ts). */
+const SCRATCH_BYTES_PER_CHUNK = 21;
 
 /** Builds the arrays from postings grouped by term. */
 export function buildPostingsIndex(input: {
@@ -128,7 +130,10 @@ export function buildPostingsIndex(input: {
     chunkOffsets,
     chunkTerms,
     chunkTfs,
-    bytes: arrays.reduce((sum, a) => sum + a.byteLength, 0) + termCount * BYTES_PER_TERM,
+    bytes:
+      arrays.reduce((sum, a) => sum + a.byteLength, 0) +
+      termCount * BYTES_PER_TERM +
+      unique * SCRATCH_BYTES_PER_CHUNK,
   };
 }
 
