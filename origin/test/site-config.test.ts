@@ -31,6 +31,7 @@ describe(`site settings and the reader config (${TEST_DB})`, () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe(PAGE);
     expect(response.headers.get('cache-control')).toBe('private, max-age=60');
+    expect(response.headers.get('vary')).toMatch(/Origin.*X-Site-Key|X-Site-Key.*Origin/);
     expect(await response.json()).toEqual({
       site: { name: 'guide', title: 'The Guide', suggestions: [], handoffUrl: null, lang: null },
     });

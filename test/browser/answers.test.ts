@@ -233,6 +233,28 @@ describe('the chat site', () => {
     await context.close();
   });
 
+  it("speaks the site's language by default, and says when a key is not this site's", async () => {
+    const created = await stack.admin('POST', '/api/v1/sites', {
+      name: 'guide-fr',
+      title: 'Le guide',
+    });
+    const frKey = String((created.site as { publicKey: string }).publicKey);
+    await stack.admin('PATCH', '/api/v1/sites/guide-fr', { settings: { lang: 'fr' } });
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.goto(`${stack.edge.url}/s/guide-fr?key=${frKey}`);
+    await expect.poll(() => page.locator('#site-title').textContent()).toBe('Le guide');
+    expect(await page.locator('#send').textContent()).toBe('Envoyer');
+    expect(await page.locator('html').getAttribute('lang')).toBe('fr');
+
+    await page.goto(`${stack.edge.url}/s/guide-fr?key=${stack.site.key}&lang=en`);
+    await expect
+      .poll(() => page.locator('#notice').textContent(), { timeout: 15_000 })
+      .toBe('This chat is not enabled on this website.');
+    expect(await page.locator('#send').isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'site-not-enabled.png') });
+    await page.close();
+  });
+
   it('speaks the language asked for', async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     await page.goto(`${stack.edge.url}/s/${stack.site.name}?key=${stack.site.key}&lang=es`);

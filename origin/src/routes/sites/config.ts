@@ -28,6 +28,8 @@ export function registerSiteConfig(app: Hono<AppEnv>, services: Services): void 
     // Short, private: a changed setting reaches readers within a minute, and no shared cache
     // keeps one site's answer for another key.
     c.header('Cache-Control', 'private, max-age=60');
+    // A browser must not answer for another key from its cache (a rotated or foreign key).
+    c.header('Vary', 'X-Site-Key', { append: true });
     return c.json(body);
   });
 }
