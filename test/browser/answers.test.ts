@@ -255,6 +255,34 @@ describe('the chat site', () => {
     await page.close();
   });
 
+  it('retries an unreachable assistant, and tells a refusal with the hand-off', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    let refused = 0;
+    await page.route('**/api/v1/sites/*/config', (route) =>
+      refused++ < 1 ? route.abort('connectionrefused') : route.continue(),
+    );
+    await page.goto(`${stack.edge.url}/s/${stack.site.name}?key=${stack.site.key}`);
+    await expect
+      .poll(() => page.locator('#notice').textContent(), { timeout: 5_000 })
+      .toBe("Can't reach the assistant. Retrying…");
+    await expect.poll(() => page.locator('#notice').isVisible(), { timeout: 10_000 }).toBe(false);
+    await expect.poll(() => page.locator('#site-title').textContent()).toBe('The docs');
+
+    const question = 'zqxv blorft wumpus glaive?';
+    await page.locator('#question').fill(question);
+    await page.locator('#send').click();
+    await waitForTools(page, '#log', 1);
+    const bubble = page.locator('#log .msg.bot').last();
+    expect(await bubble.locator('.answer').textContent()).toBe(
+      "I couldn't find an answer to that in these documents.",
+    );
+    expect(await bubble.locator('.sources').count()).toBe(0);
+    const href = new URL((await bubble.locator('a.handoff').getAttribute('href'))!);
+    expect(href.searchParams.get('question')).toBe(question);
+    await page.screenshot({ path: join(SCREENSHOTS, 'site-refused.png') });
+    await page.close();
+  });
+
   it('speaks the language asked for', async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     await page.goto(`${stack.edge.url}/s/${stack.site.name}?key=${stack.site.key}&lang=es`);
