@@ -161,12 +161,17 @@ describe('the widget: suggestions, tools and languages', () => {
     await page.close();
   });
 
-  it('takes data-suggestions over the site setting', async () => {
-    const { page } = await open('/suggest-own', { suggestions: 'How tall is it?|Is it old?' });
+  it('takes data-suggestions over the site setting, under a greeting', async () => {
+    const { page } = await open('/suggest-own', {
+      suggestions: 'How tall is it?|Is it old?',
+      greeting: 'Hello!',
+    });
     await openPanel(page);
     await expect
       .poll(() => page.locator(w('.suggest button')).allTextContents())
       .toEqual(['How tall is it?', 'Is it old?']);
+    // Under the greeting, which is not a question asked.
+    expect(await page.locator(w('.msg.bot')).textContent()).toBe('Hello!');
     await page.close();
   });
 

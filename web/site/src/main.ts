@@ -216,6 +216,8 @@ async function ask(question: string): Promise<void> {
     {
       meta: (meta) => {
         if (meta.conversationId) current.serverId = meta.conversationId;
+        // An answer is coming: whatever the config load said about reaching us is stale.
+        showNotice(null);
       },
       sources: (sources) => {
         answer.sources = sources;

@@ -161,7 +161,7 @@ function mount(tag: HTMLScriptElement): void {
   /** Suggested questions, shown while the conversation is empty. */
   const showSuggestions = () => {
     log.querySelector('.suggest')?.remove();
-    if (log.childElementCount > 0 || suggestions.length === 0) return;
+    if (log.querySelector('.user') || suggestions.length === 0) return;
     const list = label(h('div', { class: 'suggest', role: 'group' }), 'suggested', 'aria-label');
     for (const question of suggestions.slice(0, 8)) {
       const b = h('button', { type: 'button' }, question);
@@ -289,6 +289,8 @@ function mount(tag: HTMLScriptElement): void {
       {
         meta: (meta) => {
           if (meta.conversationId) store(storeKey, meta.conversationId);
+          // An answer is coming: whatever the config load said about reaching us is stale.
+          showNotice(null);
         },
         sources: (list) => {
           sources = list;
