@@ -89,6 +89,7 @@ describe(`site settings and the reader config (${TEST_DB})`, () => {
       { suggestions: Array.from({ length: 9 }, (_, i) => `Question ${i}?`) },
       { suggestions: ['x'.repeat(201)] },
       { suggestions: ['nul \u0000 here'] },
+      { suggestions: ['half a pair \ud800 here'] },
       { lang: 'english please' },
       { colour: 'red' },
       'not an object',

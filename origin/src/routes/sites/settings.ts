@@ -33,9 +33,12 @@ const Lang = z
     'must be a language tag like "en" or "fr-CA"',
   );
 
+/** Half of a surrogate pair alone: JSON may carry it as an escape, jsonb refuses it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const Suggestion = noNul(
   z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-);
+).refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode text');
 
 /**
  * What an admin may set on a site (`PATCH /api/v1/sites/:site` with `{ settings }`). Each key is
