@@ -51,6 +51,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** A fetched response's headers for a body the test rewrote: no stale encoding or length. */
+function plainHeaders(headers: Record<string, string>): Record<string, string> {
+  const { 'content-encoding': _encoding, 'content-length': _length, ...rest } = headers;
+  return rest;
+}
+
 async function waitForTools(page: Page, root: string, count: number): Promise<void> {
   await expect.poll(() => page.locator(`${root} .tools`).count(), { timeout: 30_000 }).toBe(count);
 }
@@ -130,7 +136,11 @@ describe('an answer in the widget', () => {
         /event: done\ndata: \{/,
         'event: done\ndata: {"messageId":"5b0e3f4e-1111-4222-8333-944445555666","feedbackToken":"ft_reader",',
       );
-      await route.fulfill({ response, body });
+      await route.fulfill({
+        status: response.status(),
+        headers: plainHeaders(response.headers()),
+        body,
+      });
     });
     const votes: Array<{ url: string; body: unknown; key: string | null }> = [];
     await page.route('**/api/v1/sites/*/messages/*/feedback', async (route) => {
@@ -280,6 +290,39 @@ describe('the chat site', () => {
     const href = new URL((await bubble.locator('a.handoff').getAttribute('href'))!);
     expect(href.searchParams.get('question')).toBe(question);
     await page.screenshot({ path: join(SCREENSHOTS, 'site-refused.png') });
+    await page.close();
+  });
+
+  it("takes a vote up on the chat site with the answer's feedback token", async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    // As in the widget's vote test: the contract's done fields and route, until they land here.
+    await page.route('**/api/v1/sites/*/chat', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace(
+        /event: done\ndata: \{/,
+        'event: done\ndata: {"messageId":"7c0e3f4e-1111-4222-8333-944445555666","feedbackToken":"ft_site",',
+      );
+      await route.fulfill({
+        status: response.status(),
+        headers: plainHeaders(response.headers()),
+        body,
+      });
+    });
+    const votes: unknown[] = [];
+    await page.route('**/api/v1/sites/*/messages/*/feedback', async (route) => {
+      votes.push(route.request().postDataJSON());
+      await route.fulfill({ status: 200, contentType: 'application/json', body: '{}' });
+    });
+    await page.goto(`${stack.edge.url}/s/${stack.site.name}?key=${stack.site.key}`);
+    await page.locator('#question').fill('How do I get to Paris?');
+    await page.locator('#send').click();
+    await waitForTools(page, '#log', 1);
+    await page.locator('.tools button[aria-label="Helpful"]').click();
+    await expect.poll(() => votes).toEqual([{ rating: 'up', token: 'ft_site' }]);
+    await expect
+      .poll(() => page.locator('.tools .status').textContent())
+      .toBe('Thanks for your feedback.');
+    expect(await page.locator('.tools a.handoff').count()).toBe(0);
     await page.close();
   });
 
