@@ -113,8 +113,15 @@ for old in "${dumps[@]:keep}"; do
 done
 
 status=0
+# A tool missing from cron's PATH would otherwise fail every night as "command not found".
+have_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "offsite copy: '$1' is not installed or not in PATH ($PATH); deploy/bootstrap-vps.sh installs rclone"
+  return 1
+}
 if [ "$offsite" = 1 ] && [ -n "${BACKUP_S3_URL:-}" ]; then
   read -r -a aws <<<"${BACKUP_AWS:-aws}"
+  have_tool "${aws[0]}" || { echo "$base.dump"; exit 3; }
   endpoint=()
   [ -n "${BACKUP_S3_ENDPOINT:-}" ] && endpoint=(--endpoint-url "$BACKUP_S3_ENDPOINT")
   for file in "$base.dump" "$base.counts"; do
@@ -124,6 +131,7 @@ if [ "$offsite" = 1 ] && [ -n "${BACKUP_S3_URL:-}" ]; then
     fi
   done
 elif [ "$offsite" = 1 ] && [ -n "${BACKUP_RCLONE_REMOTE:-}" ]; then
+  have_tool "${BACKUP_RCLONE:-rclone}" || { echo "$base.dump"; exit 3; }
   if ! "${BACKUP_RCLONE:-rclone}" copy "$base.dump" "$base.counts" "$BACKUP_RCLONE_REMOTE" 2>&1 | sed 's/^/[rclone] /' >&2; then
     status=3
   fi

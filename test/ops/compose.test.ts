@@ -112,7 +112,8 @@ describe('docker-compose files', () => {
     );
     expect(compose.services['redis-limits']!.command).toMatch(/--maxmemory-policy noeviction/);
     expect(compose.services['redis-limits']!.command).toMatch(/--appendonly yes/);
-    for (const name of ['db', 'origin']) expect(compose.services[name]!.env_file).toBe('.env');
+    for (const name of ['db', 'origin-blue', 'origin-green'])
+      expect(compose.services[name]!.env_file).toBe('.env');
   });
 
   it('.env is ignored by git and .env.example holds no real secret', async () => {

@@ -24,6 +24,8 @@ export interface ChatHandlers {
   token(text: string): void;
   done(): void;
   fail(failure: ChatFailure): void;
+  /** The origin restarted mid-answer and the question is being asked again: drop the partial text. */
+  restart?(): void;
 }
 
 export interface ChatRequest {
@@ -33,8 +35,10 @@ export interface ChatRequest {
   message: string;
   conversationId?: string | undefined;
   signal: AbortSignal;
-  /** Reconnections with `Last-Event-ID` after a dropped stream. */
+  /** Reconnections with `Last-Event-ID` after a dropped stream, or after a `shutting_down`. */
   retries?: number;
+  /** The fetch to use; the global one unless a test or an embedder passes its own. */
+  fetch?: typeof fetch;
 }
 
 /** The words a reader sees for each failure the API (or the edge in front of it) reports. */
@@ -82,9 +86,18 @@ const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function streamChat(request: ChatRequest, on: ChatHandlers): Promise<void> {
   let lastId = '';
   let finished = false;
+  // Set by a `shutting_down` event: the answering origin is going away (a deploy), so the
+  // question is asked again, from the start, after the delay it gave; another origin answers.
+  let askAgainAfter: number | undefined;
   const retries = request.retries ?? 3;
+  const send = request.fetch ?? fetch;
   for (let attempt = 0; attempt <= retries && !finished; attempt++) {
-    if (attempt > 0) await wait(300 * attempt);
+    if (askAgainAfter !== undefined) {
+      await wait(askAgainAfter);
+      askAgainAfter = undefined;
+      lastId = '';
+      on.restart?.();
+    } else if (attempt > 0) await wait(300 * attempt);
     if (request.signal.aborted) return;
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
@@ -93,7 +106,7 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
     if (lastId !== '') headers['Last-Event-ID'] = lastId;
     let response: Response;
     try {
-      response = await fetch(request.url, {
+      response = await send(request.url, {
         method: 'POST',
         headers,
         body: JSON.stringify(
@@ -134,8 +147,12 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
         finished = true;
         on.done();
       } else if (event.event === 'error') {
-        finished = true;
         const code = String(data.code ?? 'internal');
+        if (code === 'shutting_down') {
+          askAgainAfter = Math.min(Math.max(Number(data.retryAfterMs) || 1000, 100), 10_000);
+          return;
+        }
+        finished = true;
         on.fail({ code, message: describeFailure(code, 0, Number(data.retryAfter) || undefined) });
       }
     });

@@ -168,6 +168,11 @@ async function ask(question: string): Promise<void> {
         answer.text += text;
         frame ||= requestAnimationFrame(paint);
       },
+      restart: () => {
+        answer.text = '';
+        answer.sources = [];
+        frame ||= requestAnimationFrame(paint);
+      },
       done: () => {
         delete answer.note;
       },

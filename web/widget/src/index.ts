@@ -193,6 +193,11 @@ function mount(tag: HTMLScriptElement): void {
           text += piece;
           frame ||= requestAnimationFrame(paint);
         },
+        restart: () => {
+          text = '';
+          sources = [];
+          frame ||= requestAnimationFrame(paint);
+        },
         done: () => {
           status.remove();
           if (sources.length > 0) {
