@@ -71,7 +71,7 @@ done
 if ! [[ "$user" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || [ "$user" = root ]; then fail "--user must be a non-root user name"; fi
 [[ "$swap" =~ ^([1-9][0-9]*[MG]|none)$ ]] || fail "--swap like 2G, 512M or none"
 [[ "$webhook_format" =~ ^(slack|discord|text)$ ]] || fail "--alert-format: slack, discord or text"
-[ -z "$webhook" ] || [[ "$webhook" =~ ^https://[^[:space:]\'\"]+$ ]] || fail "--alert-webhook must be an https:// URL"
+[ -z "$webhook" ] || [[ "$webhook" =~ ^https?://[^[:space:]\'\"]+$ ]] || fail "--alert-webhook must be an http(s):// URL"
 [ "$(id -u)" = 0 ] || { echo "bootstrap-vps.sh: run as root" >&2; exit 1; }
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

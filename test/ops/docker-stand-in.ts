@@ -3,8 +3,10 @@ import { once } from 'node:events';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -42,11 +44,19 @@ export interface DockerStandInOptions {
   appDir?: string;
   /** The group allowed to use the socket (the deploy user's). */
   socketGroup?: number;
-  /** Extra environment for every origin (after .env). */
+  /** Extra environment for every origin (after .env), e.g. the database the compose network names `db`. */
   originEnv?: Record<string, string>;
+  /** For `compose exec -T db <tool> URL`: the database a URL argument stands for. */
+  dbUrl?: string;
+  /**
+   * What Docker's mounts and published ports do for nginx: container paths in the rendered
+   * config → host paths, listen ports → test ports, and the compose file's origin ports → the
+   * colors' test ports. Text replacements applied to a copy of nginx/rendered.
+   */
+  nginxMap?: Array<[string, string]>;
 }
 
-const CLIENT = (socket: string, log: string) => `#!/bin/bash
+const CLIENT = (socket: string, log: string, dbUrl: string) => `#!/bin/bash
 # docker client stand-in: compose exec -T db runs the tool here; all else goes to the daemon.
 set -u
 args=("$@")
@@ -55,7 +65,12 @@ if [ "\${args[0]:-}" = compose ]; then
   while [ "\${args[$i]:-}" = -f ] || [ "\${args[$i]:-}" = --profile ]; do i=$((i + 2)); done
   if [ "\${args[$i]:-}" = exec ] && [ "\${args[$((i + 1))]:-}" = -T ] && [ "\${args[$((i + 2))]:-}" = db ]; then
     printf 'docker %s\\n' "$*" >> ${log} 2>/dev/null || true
-    exec "\${args[@]:$((i + 3))}"
+    tool=()
+    for arg in "\${args[@]:$((i + 3))}"; do
+      case "$arg" in postgres://*|postgresql://*) [ -n "${dbUrl}" ] && arg="${dbUrl}" ;; esac
+      tool+=("$arg")
+    done
+    exec "\${tool[@]}"
   fi
 fi
 out="$(printf '%s\\0' "$PWD" "$@" | curl -s -m 120 --unix-socket ${socket} --data-binary @- http://docker/run)" || {
@@ -85,7 +100,7 @@ export async function startDockerStandIn(options: DockerStandInOptions): Promise
   const callLog = join(state, 'client-calls.log');
   writeFileSync(callLog, '');
   chmodSync(callLog, 0o666);
-  writeFileSync(join(bin, 'docker'), CLIENT(socket, callLog), { mode: 0o755 });
+  writeFileSync(join(bin, 'docker'), CLIENT(socket, callLog, options.dbUrl ?? ''), { mode: 0o755 });
   const calls: string[] = [];
   const running = new Map<string, ChildProcess>();
   const nginxPrefix = join(state, 'nginx');
@@ -139,20 +154,35 @@ export async function startDockerStandIn(options: DockerStandInOptions): Promise
     `pid ${join(nginxPrefix, 'nginx.pid')}; error_log ${join(nginxPrefix, 'error.log')};`,
   ];
 
+  /** The rendered config as the container would see it, or a mapped copy of it. */
+  function mount(dir: string): string {
+    const rendered = join(dir, 'nginx/rendered');
+    if (!options.nginxMap) return join(rendered, 'ragedge.conf');
+    const copy = join(nginxPrefix, 'mounted');
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(rendered, copy, { recursive: true });
+    for (const file of readdirSync(copy, { recursive: true, encoding: 'utf8' })) {
+      const path = join(copy, file);
+      if (!file.endsWith('.conf')) continue;
+      let text = readFileSync(path, 'utf8');
+      for (const [from, to] of options.nginxMap) text = text.split(from).join(to);
+      writeFileSync(path, text);
+    }
+    return join(copy, 'ragedge.conf');
+  }
+
   async function nginx(action: 'up' | 'reload' | 'stop', dir: string): Promise<[number, string]> {
     if (action === 'up') {
       if (nginxPid !== undefined) return [0, 'nginx is up-to-date\n'];
       mkdirSync(nginxPrefix, { recursive: true });
-      writeFileSync(
-        join(nginxPrefix, 'nginx.conf'),
-        mainConfig(nginxPrefix, join(dir, 'nginx/rendered/ragedge.conf')),
-      );
+      writeFileSync(join(nginxPrefix, 'nginx.conf'), mainConfig(nginxPrefix, mount(dir)));
       const started = await runCommand('/usr/sbin/nginx', nginxArgs());
       if (started.code !== 0) return [1, started.stderr];
       nginxPid = Number(readFileSync(join(nginxPrefix, 'nginx.pid'), 'utf8'));
       return [0, 'Container ragedge-nginx-1  Started\n'];
     }
     if (nginxPid === undefined) return [1, 'service "nginx" is not running\n'];
+    if (action === 'reload') mount(dir);
     const result = await runCommand('/usr/sbin/nginx', [
       ...nginxArgs(),
       '-s',
@@ -165,6 +195,16 @@ export async function startDockerStandIn(options: DockerStandInOptions): Promise
   async function handle(dir: string, args: string[]): Promise<[number, string]> {
     if (args[0] === 'image' && args[1] === 'inspect')
       return [existsSync(image(args[2]!)) ? 0 : 1, ''];
+    if (['image', 'container', 'builder'].includes(args[0]!) && args[1] === 'prune')
+      return [0, 'Total reclaimed space: 0B\n'];
+    if (args[0] === 'ps')
+      return [
+        0,
+        [...running]
+          .filter(([, child]) => child.exitCode === null)
+          .map(([name]) => `ragedge-${name}-1\tUp 5 minutes (healthy)\n`)
+          .join(''),
+      ];
     if (args[0] === 'tag') {
       if (!existsSync(image(args[1]!))) return [1, `No such image: ${args[1]}\n`];
       copyFileSync(image(args[1]!), image(args[2]!));
