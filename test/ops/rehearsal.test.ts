@@ -149,330 +149,338 @@ const substitutions = (sys: string, op: string, user: string, repo: string, hook
     ['deploy@203.0.113.10', `${user}@vps.test`],
   ] as const;
 
-describe('the rehearsal: docs/deploy.md on a fresh "VPS"', () => {
-  const user = `rgd${randomBytes(4).toString('hex')}`;
-  let database: TestDatabase;
-  let docker: DockerStandIn | undefined;
-  let work: string;
-  let sys: string;
-  let op: string;
-  let bin: string;
-  let log: string;
-  let hook: Server;
-  const alerts: string[] = [];
-  let dockerGroupExisted = false;
-  let httpsPort = 0;
-  const ports = { blue: 0, green: 0 };
-  const ran: Array<{ block: Block; result: RunResult }> = [];
-  const machineEnv: Record<string, string> = {};
+describe.skipIf(process.getuid?.() !== 0)(
+  'the rehearsal: docs/deploy.md on a fresh "VPS" (as root: it creates a user)',
+  () => {
+    const user = `rgd${randomBytes(4).toString('hex')}`;
+    let database: TestDatabase;
+    let docker: DockerStandIn | undefined;
+    let work: string;
+    let sys: string;
+    let op: string;
+    let bin: string;
+    let log: string;
+    let hook: Server;
+    const alerts: string[] = [];
+    let dockerGroupExisted = false;
+    let httpsPort = 0;
+    const ports = { blue: 0, green: 0 };
+    const ran: Array<{ block: Block; result: RunResult }> = [];
+    const machineEnv: Record<string, string> = {};
 
-  const dir = () => join(sys, 'opt/ragedge');
-  const owner = (path: string) => {
-    const stat = statSync(path);
-    const name = (uid: number) =>
-      execFileSync('id', ['-nu', String(uid)])
-        .toString()
-        .trim();
-    return `${name(stat.uid)} ${(stat.mode & 0o777).toString(8)}`;
-  };
-
-  beforeAll(async () => {
-    database = await createTestDatabase('postgres');
-    work = tempDir('rehearsal');
-    chmodSync(work, 0o755);
-    sys = join(work, 'root');
-    op = join(work, 'operator');
-    bin = join(work, 'shims');
-    for (const path of [sys, op, bin, join(sys, 'root/.ssh'), join(sys, 'etc/ssh/sshd_config.d')])
-      mkdirSync(path, { recursive: true, mode: 0o755 });
-    writeFileSync(join(work, 'gitconfig'), '[safe]\n\tdirectory = *\n', { mode: 0o644 });
-    log = join(work, 'calls.log');
-    writeFileSync(log, '');
-    chmodSync(log, 0o666);
-    // A fresh VPS: root's key, a stock sshd_config, and a cloud image's drop-in that turns
-    // passwords on (the bootstrap's own drop-in must come before it).
-    writeFileSync(join(sys, 'root/.ssh/authorized_keys'), 'ssh-ed25519 AAAATEST operator@laptop\n');
-    writeFileSync(
-      join(sys, 'etc/ssh/sshd_config'),
-      'Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n',
-    );
-    writeFileSync(
-      join(sys, 'etc/ssh/sshd_config.d/50-cloud-init.conf'),
-      'PasswordAuthentication yes\n',
-    );
-    dockerGroupExisted = (await runCommand('getent', ['group', 'docker'])).code === 0;
-
-    // "GitHub": a bare repository of the working tree as it is (committed or not).
-    const snap = join(work, 'snapshot');
-    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], {
-      cwd: ROOT,
-    })
-      .toString()
-      .split('\0')
-      .filter((file) => file !== '' && existsSync(join(ROOT, file)));
-    for (const file of files) {
-      mkdirSync(dirname(join(snap, file)), { recursive: true });
-      copyFileSync(join(ROOT, file), join(snap, file));
-      chmodSync(join(snap, file), statSync(join(ROOT, file)).mode & 0o777);
-    }
-    const git = (args: string[], cwd: string) =>
-      execFileSync('git', args, { cwd, stdio: 'ignore' });
-    git(['init', '-q', '-b', 'main'], snap);
-    git(['add', '-A'], snap);
-    git(['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'snapshot'], snap);
-    git(['clone', '-q', '--bare', snap, join(work, 'ragedge.git')], work);
-
-    hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (part: Buffer) => {
-        body += part.toString();
-      });
-      req.on('end', () => {
-        alerts.push(body);
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-
-    httpsPort = await freePort();
-    const httpPort = await freePort();
-    ports.blue = await freePort();
-    ports.green = await freePort();
-    for (const [name, body] of Object.entries(shims(user, log, httpsPort, sys)))
-      writeFileSync(join(bin, name), body, { mode: 0o755 });
-    docker = await startDockerStandIn({
-      state: join(work, 'docker'),
-      ports,
-      dbUrl: database.url,
-      // The compose network's `db`; models are not in this "image": the built-in embedder.
-      originEnv: { DATABASE_URL: database.url!, EMBEDDER: 'hash', DEMO_SITE: 'off' },
-      nginxMap: [
-        ['/etc/nginx/ragedge', join(work, 'docker/nginx/mounted')],
-        ['/var/run/ragedge', join(sys, 'opt/ragedge/run')],
-        ['/etc/ssl/cloudflare', join(sys, 'etc/ssl/cloudflare')],
-        ['listen 80 ', `listen 127.0.0.1:${httpPort} `],
-        ['listen 443 ', `listen 127.0.0.1:${httpsPort} `],
-        ['127.0.0.1:8001;', `127.0.0.1:${ports.blue};`],
-        ['127.0.0.1:8002;', `127.0.0.1:${ports.green};`],
-      ],
-    });
-    chmodSync(join(work, 'docker'), 0o755);
-  }, 180_000);
-
-  afterAll(async () => {
-    await docker?.stop();
-    await new Promise((resolve) => hook?.close(resolve));
-    await runCommand('userdel', ['--remove', user]);
-    await runCommand('groupdel', [user]);
-    if (!dockerGroupExisted) await runCommand('groupdel', ['docker']);
-    await database?.drop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  }, 120_000);
-
-  /** Runs one block as the docs say, with the rehearsal's substitutions. */
-  async function runBlock(block: Block): Promise<RunResult> {
-    let text = block.text;
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-    for (const [from, to] of substitutions(sys, op, user, join(work, 'ragedge.git'), hookUrl))
-      text = text.split(from).join(to);
-    // The docker group exists once the bootstrap made it: the socket is for its members.
-    const group = await runCommand('getent', ['group', 'docker']);
-    if (group.code === 0) {
-      const gid = Number(group.stdout.split(':')[2]);
-      execFileSync('chown', [`0:${gid}`, join(work, 'docker/docker.sock')]);
-    }
-    const path = `${bin}:${docker!.bin}:${process.env.PATH}`;
-    const env = {
-      PATH: path,
-      // Git refuses repositories owned by another user; GitHub would not be one. (A global
-      // file: git drops GIT_CONFIG_COUNT for a local remote's upload-pack.)
-      GIT_CONFIG_GLOBAL: join(work, 'gitconfig'),
-      WRANGLER_SEND_METRICS: 'false',
+    const dir = () => join(sys, 'opt/ragedge');
+    const owner = (path: string) => {
+      const stat = statSync(path);
+      const name = (uid: number) =>
+        execFileSync('id', ['-nu', String(uid)])
+          .toString()
+          .trim();
+      return `${name(stat.uid)} ${(stat.mode & 0o777).toString(8)}`;
     };
-    if (block.who === 'root')
-      return runCommand('bash', ['-euo', 'pipefail', '-c', text], {
-        cwd: sys,
-        env: { ...env, RAGEDGE_SYSROOT: sys, HOME: join(sys, 'root') },
-        timeoutMs: 120_000,
-      });
-    if (block.who === 'deploy') {
-      const home = join(sys, 'home', user);
-      return runCommand(
-        'runuser',
-        [
-          '-u',
-          user,
-          '--',
-          'env',
-          ...Object.entries({ ...env, HOME: home, RAGEDGE_SYSROOT: sys }).map(
-            ([k, v]) => `${k}=${v}`,
-          ),
-          'bash',
-          '-euo',
-          'pipefail',
-          '-c',
-          text,
-        ],
-        { cwd: home, timeoutMs: 120_000 },
+
+    beforeAll(async () => {
+      database = await createTestDatabase('postgres');
+      work = tempDir('rehearsal');
+      chmodSync(work, 0o755);
+      sys = join(work, 'root');
+      op = join(work, 'operator');
+      bin = join(work, 'shims');
+      for (const path of [sys, op, bin, join(sys, 'root/.ssh'), join(sys, 'etc/ssh/sshd_config.d')])
+        mkdirSync(path, { recursive: true, mode: 0o755 });
+      writeFileSync(join(work, 'gitconfig'), '[safe]\n\tdirectory = *\n', { mode: 0o644 });
+      log = join(work, 'calls.log');
+      writeFileSync(log, '');
+      chmodSync(log, 0o666);
+      // A fresh VPS: root's key, a stock sshd_config, and a cloud image's drop-in that turns
+      // passwords on (the bootstrap's own drop-in must come before it).
+      writeFileSync(
+        join(sys, 'root/.ssh/authorized_keys'),
+        'ssh-ed25519 AAAATEST operator@laptop\n',
       );
-    }
-    // One terminal on your machine: what a block exports (ADMIN_TOKEN) the next one has.
-    const saved = join(work, 'machine.env');
-    const result = await runCommand(
-      'bash',
-      ['-euo', 'pipefail', '-c', `${text}\nenv -0 > ${saved}`],
-      {
-        cwd: op,
-        env: {
-          ...machineEnv,
-          ...env,
-          HOME: op,
-          // Docker's published ports, as the test machine has them free.
-          DEPLOY_BLUE_PORT: String(ports.blue),
-          DEPLOY_GREEN_PORT: String(ports.green),
-          DEPLOY_HEALTH_INTERVAL: '0.5',
-          DEPLOY_HEALTH_TRIES: '120',
-          DEPLOY_SWITCH_SETTLE_SECONDS: '1',
-          DEPLOY_DRAIN_SECONDS: '5',
-        },
-        timeoutMs: 240_000,
-      },
-    );
-    if (existsSync(saved))
-      for (const entry of readFileSync(saved, 'utf8').split('\0')) {
-        const eq = entry.indexOf('=');
-        if (/^(ADMIN_TOKEN|KEY)$/.test(entry.slice(0, eq)))
-          machineEnv[entry.slice(0, eq)] = entry.slice(eq + 1);
+      writeFileSync(
+        join(sys, 'etc/ssh/sshd_config'),
+        'Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n',
+      );
+      writeFileSync(
+        join(sys, 'etc/ssh/sshd_config.d/50-cloud-init.conf'),
+        'PasswordAuthentication yes\n',
+      );
+      dockerGroupExisted = (await runCommand('getent', ['group', 'docker'])).code === 0;
+
+      // "GitHub": a bare repository of the working tree as it is (committed or not).
+      const snap = join(work, 'snapshot');
+      const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], {
+        cwd: ROOT,
+      })
+        .toString()
+        .split('\0')
+        .filter((file) => file !== '' && existsSync(join(ROOT, file)));
+      for (const file of files) {
+        mkdirSync(dirname(join(snap, file)), { recursive: true });
+        copyFileSync(join(ROOT, file), join(snap, file));
+        chmodSync(join(snap, file), statSync(join(ROOT, file)).mode & 0o777);
       }
-    return result;
-  }
+      const git = (args: string[], cwd: string) =>
+        execFileSync('git', args, { cwd, stdio: 'ignore' });
+      git(['init', '-q', '-b', 'main'], snap);
+      git(['add', '-A'], snap);
+      git(['-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'snapshot'], snap);
+      git(['clone', '-q', '--bare', snap, join(work, 'ragedge.git')], work);
 
-  /** The certificate step, done as a person would: the files pasted, with the modes given. */
-  function pasteCertificate(): void {
-    const made = makeCertificate(work, SERVER_NAME);
-    const target = join(sys, 'etc/ssl/cloudflare');
-    copyFileSync(made.cert, join(target, 'origin.pem'));
-    copyFileSync(made.key, join(target, 'origin.key'));
-    chmodSync(join(target, 'origin.key'), 0o600);
-  }
-
-  it('every block up to the restore section runs as its marker says, and the product answers', async () => {
-    const markdown = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
-    const blocks = docBlocks(markdown).filter((block) => !/^1\d\./.test(block.section));
-    expect(blocks.map((b) => b.who)).toEqual(expect.arrayContaining(['root', 'deploy', 'machine']));
-    for (const block of blocks) {
-      if (block.byHand) {
-        pasteCertificate();
-        continue;
-      }
-      const result = await runBlock(block);
-      ran.push({ block, result });
-      expect(
-        result.code,
-        `section "${block.section}", as ${block.who}:\n${block.text}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
-      ).toBe(0);
-    }
-    // The chat site's question (section 7) streamed a whole answer through nginx.
-    const chat = ran.find((r) => r.block.text.includes('/chat'))!;
-    expect(chat.result.stdout).toMatch(/event: token/);
-    expect(chat.result.stdout).toMatch(/event: done/);
-    // The test alert of step 1 reached the webhook.
-    expect(alerts.some((body) => body.includes('ragedge alert test'))).toBe(true);
-  }, 900_000);
-
-  it('left the owners and modes the deploy user needs, and nothing world-readable that is secret', () => {
-    expect(owner(join(dir(), '.env'))).toBe(`${user} 600`);
-    expect(owner(join(sys, 'etc/ragedge/ops.env'))).toMatch(/^root 640$/);
-    expect(statSync(join(sys, 'etc/ragedge/ops.env')).gid).toBe(
-      Number(execFileSync('id', ['-g', user]).toString()),
-    );
-    expect(owner(join(sys, 'etc/ragedge/admin-token'))).toBe('root 600');
-    expect(owner(join(sys, 'etc/ssl/cloudflare/origin.key'))).toBe('root 600');
-    for (const path of ['run', 'backups/db', 'nginx/rendered'])
-      expect(owner(join(dir(), path))).toBe(`${user} 750`);
-    expect(owner(join(sys, 'var/log/ragedge'))).toBe(`${user} 750`);
-    expect(readFileSync(join(dir(), '.env'), 'utf8')).toMatch(
-      /^PUBLIC_ORIGINS=https:\/\/example\.com$/m,
-    );
-    expect(readFileSync(join(dir(), '.env'), 'utf8')).not.toMatch(/=change-me$/m);
-    // The SSH drop-in comes before the cloud image's, and sshd -T was asked.
-    expect(existsSync(join(sys, 'etc/ssh/sshd_config.d/01-ragedge.conf'))).toBe(true);
-    expect(readFileSync(log, 'utf8')).toMatch(/^sshd -T -f /m);
-  });
-
-  it('the cron file: valid schedules, jobs run as the deploy user, each reports its failure', async () => {
-    const cron = readFileSync(join(sys, 'etc/cron.d/ragedge'), 'utf8');
-    expect(owner(join(sys, 'etc/cron.d/ragedge'))).toBe('root 644');
-    const env: Record<string, string> = {};
-    const jobs: Array<{ schedule: string; user: string; command: string }> = [];
-    for (const line of cron.split('\n')) {
-      if (line.trim() === '' || line.trim().startsWith('#')) continue;
-      const assignment = /^([A-Z_]+)=(.*)$/.exec(line);
-      if (assignment) {
-        env[assignment[1]!] = assignment[2]!;
-        continue;
-      }
-      const fields = line.trim().split(/\s+/);
-      expect(fields.length, line).toBeGreaterThanOrEqual(7);
-      jobs.push({
-        schedule: fields.slice(0, 5).join(' '),
-        user: fields[5]!,
-        command: fields.slice(6).join(' '),
+      hook = createServer((req, res) => {
+        let body = '';
+        req.on('data', (part: Buffer) => {
+          body += part.toString();
+        });
+        req.on('end', () => {
+          alerts.push(body);
+          res.end('ok');
+        });
       });
-    }
-    expect(jobs.length).toBe(3);
-    expect(env.PATH).toMatch(/(^|:)\/usr\/bin(:|$)/);
-    for (const job of jobs) {
-      expect(() => CronExpressionParser.parse(job.schedule), job.schedule).not.toThrow();
-      expect(job.user).toBe(user);
-      // Every line goes through cron-run.sh, which alerts on a non-zero exit.
-      expect(job.command).toMatch(/\/scripts\/cron-run\.sh [a-z-]+ \//);
-      const executable = job.command.split(' ').filter((word) => word.startsWith('/'));
-      for (const file of executable)
-        expect(
-          (await runCommand('runuser', ['-u', user, '--', 'test', '-x', file])).code,
-          file,
-        ).toBe(0);
-    }
-    // The offsite tool is on cron's PATH (installed by the bootstrap's apt line).
-    expect(readFileSync(log, 'utf8')).toMatch(/^apt-get install .*\brclone\b/m);
+      await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
 
-    // The daily backup, exactly as cron would run it: as the user, with the file's environment.
-    const runJob = (command: string) =>
-      runCommand(
-        'runuser',
-        [
-          '-u',
-          user,
-          '--',
-          'env',
-          '-i',
-          ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-          `PATH=${docker!.bin}:${env.PATH}`,
-          'bash',
-          '-c',
-          command,
+      httpsPort = await freePort();
+      const httpPort = await freePort();
+      ports.blue = await freePort();
+      ports.green = await freePort();
+      for (const [name, body] of Object.entries(shims(user, log, httpsPort, sys)))
+        writeFileSync(join(bin, name), body, { mode: 0o755 });
+      docker = await startDockerStandIn({
+        state: join(work, 'docker'),
+        ports,
+        dbUrl: database.url,
+        // The compose network's `db`; models are not in this "image": the built-in embedder.
+        originEnv: { DATABASE_URL: database.url!, EMBEDDER: 'hash', DEMO_SITE: 'off' },
+        nginxMap: [
+          ['/etc/nginx/ragedge', join(work, 'docker/nginx/mounted')],
+          ['/var/run/ragedge', join(sys, 'opt/ragedge/run')],
+          ['/etc/ssl/cloudflare', join(sys, 'etc/ssl/cloudflare')],
+          ['listen 80 ', `listen 127.0.0.1:${httpPort} `],
+          ['listen 443 ', `listen 127.0.0.1:${httpsPort} `],
+          ['127.0.0.1:8001;', `127.0.0.1:${ports.blue};`],
+          ['127.0.0.1:8002;', `127.0.0.1:${ports.green};`],
         ],
-        {
-          cwd: '/',
+      });
+      chmodSync(join(work, 'docker'), 0o755);
+    }, 180_000);
+
+    afterAll(async () => {
+      await docker?.stop();
+      await new Promise((resolve) => hook?.close(resolve));
+      await runCommand('userdel', ['--remove', user]);
+      await runCommand('groupdel', [user]);
+      if (!dockerGroupExisted) await runCommand('groupdel', ['docker']);
+      await database?.drop();
+      if (work) rmSync(work, { recursive: true, force: true });
+    }, 120_000);
+
+    /** Runs one block as the docs say, with the rehearsal's substitutions. */
+    async function runBlock(block: Block): Promise<RunResult> {
+      let text = block.text;
+      const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+      for (const [from, to] of substitutions(sys, op, user, join(work, 'ragedge.git'), hookUrl))
+        text = text.split(from).join(to);
+      // The docker group exists once the bootstrap made it: the socket is for its members.
+      const group = await runCommand('getent', ['group', 'docker']);
+      if (group.code === 0) {
+        const gid = Number(group.stdout.split(':')[2]);
+        execFileSync('chown', [`0:${gid}`, join(work, 'docker/docker.sock')]);
+      }
+      const path = `${bin}:${docker!.bin}:${process.env.PATH}`;
+      const env = {
+        PATH: path,
+        // Git refuses repositories owned by another user; GitHub would not be one. (A global
+        // file: git drops GIT_CONFIG_COUNT for a local remote's upload-pack.)
+        GIT_CONFIG_GLOBAL: join(work, 'gitconfig'),
+        WRANGLER_SEND_METRICS: 'false',
+      };
+      if (block.who === 'root')
+        return runCommand('bash', ['-euo', 'pipefail', '-c', text], {
+          cwd: sys,
+          env: { ...env, RAGEDGE_SYSROOT: sys, HOME: join(sys, 'root') },
           timeoutMs: 120_000,
+        });
+      if (block.who === 'deploy') {
+        const home = join(sys, 'home', user);
+        return runCommand(
+          'runuser',
+          [
+            '-u',
+            user,
+            '--',
+            'env',
+            ...Object.entries({ ...env, HOME: home, RAGEDGE_SYSROOT: sys }).map(
+              ([k, v]) => `${k}=${v}`,
+            ),
+            'bash',
+            '-euo',
+            'pipefail',
+            '-c',
+            text,
+          ],
+          { cwd: home, timeoutMs: 120_000 },
+        );
+      }
+      // One terminal on your machine: what a block exports (ADMIN_TOKEN) the next one has.
+      const saved = join(work, 'machine.env');
+      const result = await runCommand(
+        'bash',
+        ['-euo', 'pipefail', '-c', `${text}\nenv -0 > ${saved}`],
+        {
+          cwd: op,
+          env: {
+            ...machineEnv,
+            ...env,
+            HOME: op,
+            // Docker's published ports, as the test machine has them free.
+            DEPLOY_BLUE_PORT: String(ports.blue),
+            DEPLOY_GREEN_PORT: String(ports.green),
+            DEPLOY_HEALTH_INTERVAL: '0.5',
+            DEPLOY_HEALTH_TRIES: '120',
+            DEPLOY_SWITCH_SETTLE_SECONDS: '1',
+            DEPLOY_DRAIN_SECONDS: '5',
+          },
+          timeoutMs: 240_000,
         },
       );
-    const backup = jobs.find((job) => job.command.includes('backup.sh'))!;
-    const before = alerts.length;
-    const daily = await runJob(backup.command);
-    expect(daily.code, daily.stderr).toBe(0);
-    expect(readFileSync(join(sys, 'var/log/ragedge/backup.log'), 'utf8')).toMatch(
-      /=== backup end .*: exit 0/,
-    );
-    expect(alerts.length).toBe(before);
-    // A job that fails is reported through the webhook, with its name and exit code.
-    const failing = await runJob(
-      backup.command
-        .replace(/ \/\S+backup\.sh$/, ' /bin/false')
-        .replace('cron-run.sh backup', 'cron-run.sh probe'),
-    );
-    expect(failing.code).toBe(1);
-    expect(alerts.slice(before).join('\n')).toMatch(/probe FAILED \(exit 1\)/);
-  }, 300_000);
-});
+      if (existsSync(saved))
+        for (const entry of readFileSync(saved, 'utf8').split('\0')) {
+          const eq = entry.indexOf('=');
+          if (/^(ADMIN_TOKEN|KEY)$/.test(entry.slice(0, eq)))
+            machineEnv[entry.slice(0, eq)] = entry.slice(eq + 1);
+        }
+      return result;
+    }
+
+    /** The certificate step, done as a person would: the files pasted, with the modes given. */
+    function pasteCertificate(): void {
+      const made = makeCertificate(work, SERVER_NAME);
+      const target = join(sys, 'etc/ssl/cloudflare');
+      copyFileSync(made.cert, join(target, 'origin.pem'));
+      copyFileSync(made.key, join(target, 'origin.key'));
+      chmodSync(join(target, 'origin.key'), 0o600);
+    }
+
+    it('every block up to the restore section runs as its marker says, and the product answers', async () => {
+      const markdown = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+      const blocks = docBlocks(markdown).filter((block) => !/^1\d\./.test(block.section));
+      expect(blocks.map((b) => b.who)).toEqual(
+        expect.arrayContaining(['root', 'deploy', 'machine']),
+      );
+      for (const block of blocks) {
+        if (block.byHand) {
+          pasteCertificate();
+          continue;
+        }
+        const result = await runBlock(block);
+        ran.push({ block, result });
+        expect(
+          result.code,
+          `section "${block.section}", as ${block.who}:\n${block.text}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+        ).toBe(0);
+      }
+      // The chat site's question (section 7) streamed a whole answer through nginx.
+      const chat = ran.find((r) => r.block.text.includes('/chat'))!;
+      expect(chat.result.stdout).toMatch(/event: token/);
+      expect(chat.result.stdout).toMatch(/event: done/);
+      // The test alert of step 1 reached the webhook.
+      expect(alerts.some((body) => body.includes('ragedge alert test'))).toBe(true);
+    }, 900_000);
+
+    it('left the owners and modes the deploy user needs, and nothing world-readable that is secret', () => {
+      expect(owner(join(dir(), '.env'))).toBe(`${user} 600`);
+      expect(owner(join(sys, 'etc/ragedge/ops.env'))).toMatch(/^root 640$/);
+      expect(statSync(join(sys, 'etc/ragedge/ops.env')).gid).toBe(
+        Number(execFileSync('id', ['-g', user]).toString()),
+      );
+      expect(owner(join(sys, 'etc/ragedge/admin-token'))).toBe('root 600');
+      expect(owner(join(sys, 'etc/ssl/cloudflare/origin.key'))).toBe('root 600');
+      for (const path of ['run', 'backups/db', 'nginx/rendered'])
+        expect(owner(join(dir(), path))).toBe(`${user} 750`);
+      expect(owner(join(sys, 'var/log/ragedge'))).toBe(`${user} 750`);
+      expect(readFileSync(join(dir(), '.env'), 'utf8')).toMatch(
+        /^PUBLIC_ORIGINS=https:\/\/example\.com$/m,
+      );
+      expect(readFileSync(join(dir(), '.env'), 'utf8')).not.toMatch(/=change-me$/m);
+      // The SSH drop-in comes before the cloud image's, and sshd -T was asked.
+      expect(existsSync(join(sys, 'etc/ssh/sshd_config.d/01-ragedge.conf'))).toBe(true);
+      expect(readFileSync(log, 'utf8')).toMatch(/^sshd -T -f /m);
+    });
+
+    it('the cron file: valid schedules, jobs run as the deploy user, each reports its failure', async () => {
+      const cron = readFileSync(join(sys, 'etc/cron.d/ragedge'), 'utf8');
+      expect(owner(join(sys, 'etc/cron.d/ragedge'))).toBe('root 644');
+      const env: Record<string, string> = {};
+      const jobs: Array<{ schedule: string; user: string; command: string }> = [];
+      for (const line of cron.split('\n')) {
+        if (line.trim() === '' || line.trim().startsWith('#')) continue;
+        const assignment = /^([A-Z_]+)=(.*)$/.exec(line);
+        if (assignment) {
+          env[assignment[1]!] = assignment[2]!;
+          continue;
+        }
+        const fields = line.trim().split(/\s+/);
+        expect(fields.length, line).toBeGreaterThanOrEqual(7);
+        jobs.push({
+          schedule: fields.slice(0, 5).join(' '),
+          user: fields[5]!,
+          command: fields.slice(6).join(' '),
+        });
+      }
+      expect(jobs.length).toBe(3);
+      expect(env.PATH).toMatch(/(^|:)\/usr\/bin(:|$)/);
+      for (const job of jobs) {
+        expect(() => CronExpressionParser.parse(job.schedule), job.schedule).not.toThrow();
+        expect(job.user).toBe(user);
+        // Every line goes through cron-run.sh, which alerts on a non-zero exit.
+        expect(job.command).toMatch(/\/scripts\/cron-run\.sh [a-z-]+ \//);
+        const executable = job.command.split(' ').filter((word) => word.startsWith('/'));
+        for (const file of executable)
+          expect(
+            (await runCommand('runuser', ['-u', user, '--', 'test', '-x', file])).code,
+            file,
+          ).toBe(0);
+      }
+      // The offsite tool is on cron's PATH (installed by the bootstrap's apt line).
+      expect(readFileSync(log, 'utf8')).toMatch(/^apt-get install .*\brclone\b/m);
+
+      // The daily backup, exactly as cron would run it: as the user, with the file's environment.
+      const runJob = (command: string) =>
+        runCommand(
+          'runuser',
+          [
+            '-u',
+            user,
+            '--',
+            'env',
+            '-i',
+            ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+            `PATH=${docker!.bin}:${env.PATH}`,
+            'bash',
+            '-c',
+            command,
+          ],
+          {
+            cwd: '/',
+            timeoutMs: 120_000,
+          },
+        );
+      const backup = jobs.find((job) => job.command.includes('backup.sh'))!;
+      const before = alerts.length;
+      const daily = await runJob(backup.command);
+      expect(daily.code, daily.stderr).toBe(0);
+      expect(readFileSync(join(sys, 'var/log/ragedge/backup.log'), 'utf8')).toMatch(
+        /=== backup end .*: exit 0/,
+      );
+      expect(alerts.length).toBe(before);
+      // A job that fails is reported through the webhook, with its name and exit code.
+      const failing = await runJob(
+        backup.command
+          .replace(/ \/\S+backup\.sh$/, ' /bin/false')
+          .replace('cron-run.sh backup', 'cron-run.sh probe'),
+      );
+      expect(failing.code).toBe(1);
+      expect(alerts.slice(before).join('\n')).toMatch(/probe FAILED \(exit 1\)/);
+    }, 300_000);
+  },
+);
