@@ -255,7 +255,8 @@ deploy_origin() {
 
   if [ "$force_maintenance" = 1 ] || [ -z "$active" ] || needs_maintenance "$from" "$to"; then maintenance=1; fi
   if [ "$maintenance" = 1 ]; then
-    log "origin: with maintenance (${active:+a migration or --maintenance asks for it}${active:-first deploy})"
+    if [ -z "$active" ]; then log "origin: with maintenance (first deploy)"; else
+      log "origin: with maintenance (a migration or --maintenance asks for it)"; fi
     maintenance_on
     [ -z "$active" ] || remote "$compose stop origin-$active"
   else

@@ -31,6 +31,10 @@ exec bash -c "$1"
 `,
   git: `#!/bin/bash
 echo "git $*" >> "$SHIM_LOG"
+case "$1" in
+  rev-parse) echo "\${SHIM_REV:-}" ;;
+  diff) [ -z "\${SHIM_DIFF:-}" ] || echo "$SHIM_DIFF" ;;
+esac
 `,
   wrangler: `#!/bin/bash
 echo "wrangler $* (in $PWD)" >> "$SHIM_LOG"
@@ -290,6 +294,38 @@ describe('deploy/deploy.sh against a stand-in server', () => {
     );
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(active()).toBe('green');
+  });
+
+  it('a new migration marked `-- deploy: maintenance` makes the deploy use maintenance; an unmarked one does not', async () => {
+    const migrations = join(serverDir, 'origin/src/db/migrations');
+    mkdirSync(migrations, { recursive: true });
+    writeFileSync(join(migrations, '900_plain.sql'), 'create table t (id int);\n');
+    writeFileSync(
+      join(migrations, '901_rename.sql'),
+      '-- deploy: maintenance\nalter table t rename to u;\n',
+    );
+    try {
+      const plain = await deploy(['origin'], {
+        SHIM_REV: 'abc123',
+        SHIM_DIFF: 'origin/src/db/migrations/900_plain.sql',
+      });
+      expect(plain.code, plain.stderr).toBe(0);
+      none(plain.calls, steps.flagOn);
+      const marked = await deploy(['origin'], {
+        SHIM_REV: 'abc123',
+        SHIM_DIFF: 'origin/src/db/migrations/901_rename.sql',
+      });
+      expect(marked.code, marked.stderr).toBe(0);
+      expect(marked.stderr).toMatch(
+        /with maintenance \(a migration or --maintenance asks for it\)/,
+      );
+      const order = [steps.flagOn, steps.stopGreen, steps.upBlue, steps.flagOff].map((pattern) =>
+        at(marked.calls, pattern),
+      );
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    } finally {
+      rmSync(join(serverDir, 'origin'), { recursive: true, force: true });
+    }
   });
 
   it('under maintenance, a failing health check rolls back to :previous and exits 1', async () => {
