@@ -252,6 +252,9 @@ export async function startDockerStandIn(options: DockerStandInOptions): Promise
         const command = rest.filter((arg) => arg !== '-T');
         if (command[0] === 'nginx' && command.slice(1).join(' ') === 'nginx -s reload')
           return nginx('reload', dir);
+        // The answer cache: the origins here keep it in process, so a restarted origin starts
+        // empty, which is what FLUSHALL gives the real one.
+        if (command.join(' ') === 'redis-cache redis-cli FLUSHALL') return [0, 'OK\n'];
         return [1, `stand-in: unsupported exec: ${command.join(' ')}\n`];
       }
       case 'ps':

@@ -5,6 +5,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -280,6 +281,18 @@ describe.skipIf(process.getuid?.() !== 0)(
       const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
       for (const [from, to] of substitutions(sys, op, user, join(work, 'ragedge.git'), hookUrl))
         text = text.split(from).join(to);
+      // Docker's published ports, and the dump a person would pick: the newest.
+      text = text
+        .split('127.0.0.1:8001')
+        .join(`127.0.0.1:${ports.blue}`)
+        .split('127.0.0.1:8002')
+        .join(`127.0.0.1:${ports.green}`);
+      if (text.includes('<stamp>')) {
+        const dumps = readdirSync(join(sys, 'opt/ragedge/backups/db'))
+          .filter((file) => file.endsWith('.dump'))
+          .sort();
+        text = text.split('ragedge-<stamp>.dump').join(dumps.at(-1)!);
+      }
       // The docker group exists once the bootstrap made it: the socket is for its members.
       const group = await runCommand('getent', ['group', 'docker']);
       if (group.code === 0) {
@@ -361,9 +374,13 @@ describe.skipIf(process.getuid?.() !== 0)(
       chmodSync(join(target, 'origin.key'), 0o600);
     }
 
-    it('every block up to the restore section runs as its marker says, and the product answers', async () => {
+    it('every block through the restore runs as its marker says, and the product answers', async () => {
       const markdown = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
-      const blocks = docBlocks(markdown).filter((block) => !/^1\d\./.test(block.section));
+      // Everything through the restore onto this VPS; not the new-VPS restore, nor the sections
+      // after it (nothing to run there).
+      const blocks = docBlocks(markdown).filter(
+        (block) => !/^1[1-9]\./.test(block.section) && !block.text.includes('on the new VPS'),
+      );
       expect(blocks.map((b) => b.who)).toEqual(
         expect.arrayContaining(['root', 'deploy', 'machine']),
       );
@@ -383,6 +400,18 @@ describe.skipIf(process.getuid?.() !== 0)(
       const chat = ran.find((r) => r.block.text.includes('/chat'))!;
       expect(chat.result.stdout).toMatch(/event: token/);
       expect(chat.result.stdout).toMatch(/event: done/);
+      // The restore ran under maintenance and ended it; the origin serves the restored data.
+      const restore = ran.find((r) => r.block.text.includes('pg_restore'))!;
+      expect(restore.block.text).toMatch(
+        /touch run\/maintenance\.on[\s\S]*--single-transaction[\s\S]*FLUSHALL[\s\S]*rm run\/maintenance\.on/,
+      );
+      expect(existsSync(join(dir(), 'run/maintenance.on'))).toBe(false);
+      const docs = await runCommand('psql', [
+        database.url!,
+        '-Atc',
+        "select count(*) from documents d join sites s on s.id = d.site_id where s.name = 'docs'",
+      ]);
+      expect(docs.stdout.trim()).toBe('2');
       // The test alert of step 1 reached the webhook.
       expect(alerts.some((body) => body.includes('ragedge alert test'))).toBe(true);
     }, 900_000);
