@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one scheduled job for cron: output appended to its log, and a failure always reported.
-set -uo pipefail
+set -euo pipefail
 
 usage() {
   cat <<'TXT'
@@ -37,13 +37,13 @@ if ! mkdir -p "$log_dir" 2>/dev/null || ! : >>"$log" 2>/dev/null; then
 fi
 
 echo "=== $name start $(stamp) ===" >>"$log"
-"$@" >>"$log" 2>&1
-status=$?
+status=0
+"$@" >>"$log" 2>&1 || status=$?
 echo "=== $name end $(stamp): exit $status ===" >>"$log"
 [ "$status" = 0 ] && exit 0
 
 tail_lines=""
-[ "$log" = /dev/stderr ] || tail_lines="$(tail -n 8 "$log" | head -n 7)"
+[ "$log" = /dev/stderr ] || tail_lines="$(tail -n 8 "$log" | head -n 7 || true)"
 message="ragedge on $(hostname): $name FAILED (exit $status). Log: $log
 $tail_lines"
 if ! send_alert "$message"; then
