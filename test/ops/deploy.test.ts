@@ -286,6 +286,22 @@ describe('deploy/deploy.sh against a stand-in server', () => {
     at(run.calls, steps.alert);
   });
 
+  it('blue-green: when nginx refuses the reload, the upstream goes back to the serving color and the new one stops', async () => {
+    mkdirSync(join(serverDir, 'nginx', 'rendered'), { recursive: true });
+    writeFileSync(
+      join(serverDir, 'nginx', 'rendered', 'upstream.conf'),
+      'upstream ragedge_origin { server 127.0.0.1:1; }\n',
+    );
+    const run = await deploy(['origin'], { SHIM_RELOAD_FAIL: '1' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/FAILED: nginx did not take the new upstream; blue keeps serving/);
+    at(run.calls, steps.stopGreen);
+    none(run.calls, steps.stopBlue);
+    expect(active()).toBe('blue');
+    expect(upstream()).toContain(`server 127.0.0.1:${healthPort};`);
+    at(run.calls, steps.alert);
+  });
+
   it('--maintenance (as a migration marked `-- deploy: maintenance` does) stops the old color under maintenance first', async () => {
     const run = await deploy(['--maintenance', 'origin']);
     expect(run.code, run.stderr).toBe(0);
