@@ -113,8 +113,9 @@ describe('zero-downtime deploys: blue-green under 50 readers', () => {
         `PUBLIC_ORIGINS=${PUBLIC_ORIGIN}`,
         `LLM_BASE_URL=${llm.url}`,
         'LLM_API_KEY=stub',
-        // Each answer streams for two to three seconds: long enough to be cut by a switch.
-        'LLM_MODEL=slow-200',
+        // Each answer streams for five to six seconds: longer than the 3 s the deploy waits after
+        // the reload, so the no-drain switch still finds streams to cut.
+        'LLM_MODEL=slow-400',
         'CACHE_SIMILARITY=1',
         'RATE_LIMIT_CHAT_PER_MINUTE=100000',
         'RATE_LIMIT_SITE_CHAT_PER_MINUTE=1000000',
@@ -257,8 +258,9 @@ describe('zero-downtime deploys: blue-green under 50 readers', () => {
       if (blue + green > peak.sum) peak = { blue, green, sum: blue + green };
     }, 200);
 
-    // No drain: the old color is stopped at once, so its open streams get `shutting_down`.
-    const toGreen = await deploy({ DEPLOY_DRAIN_SECONDS: '0', DEPLOY_SWITCH_SETTLE_SECONDS: '1' });
+    // No drain: the old color is stopped right after the reload settles (3 s), so its open
+    // streams get `shutting_down`.
+    const toGreen = await deploy({ DEPLOY_DRAIN_SECONDS: '0' });
     expect(toGreen.code, toGreen.stderr).toBe(0);
     expect(toGreen.stderr).toMatch(/blue-green, green beside blue/);
     expect(toGreen.stderr).not.toMatch(/maintenance: ON/);
