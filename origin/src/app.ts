@@ -20,11 +20,13 @@ import { registerMetrics } from './routes/metrics/get.js';
 import { registerGetQuestions } from './routes/questions/get.js';
 import { registerSearch } from './routes/search/post.js';
 import { registerSite, siteServed } from './routes/site/get.js';
+import { registerSiteConfig } from './routes/sites/config.js';
 import { registerDeleteSite } from './routes/sites/delete.js';
 import { registerGetSites } from './routes/sites/get.js';
 import { registerUpdateSite } from './routes/sites/patch.js';
 import { registerCreateSite } from './routes/sites/post.js';
 import { registerReindexSite } from './routes/sites/reindex.js';
+import { registerGetWebhook } from './routes/sites/webhook.js';
 import { registerWidget } from './routes/widget/get.js';
 
 /** Assembles the origin's HTTP app: middleware in order, the error handler, the routes. */
@@ -53,7 +55,8 @@ export function createApp(services: Services): Hono<AppEnv> {
     sessions: services.operator.sessions,
   });
   app.use('/api/v1/sites', admin);
-  // Chat and search take a site's public key from its allowed origins; everything else is admin.
+  // Chat, search, feedback and the reader config take a site's public key from its allowed
+  // origins; everything else is admin.
   app.use('/api/v1/sites/*', (c, next) =>
     READER_ROUTE.test(c.req.path) ? reader(c, next) : admin(c, next),
   );
@@ -70,6 +73,8 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerFeedback(app, services);
   registerGetQuestions(app, services);
   registerGetInsights(app, services);
+  registerGetWebhook(app, services);
+  registerSiteConfig(app, services);
   registerSite(app, services);
 
   return app;

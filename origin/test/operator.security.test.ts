@@ -26,6 +26,7 @@ describe(`operator routes refuse anyone but the admin (${TEST_DB})`, () => {
     ['GET', '/api/v1/sites/docs/questions'],
     ['GET', '/api/v1/sites/docs/questions?filter=downvoted'],
     ['GET', '/api/v1/sites/docs/insights?days=7'],
+    ['GET', '/api/v1/sites/docs/webhook'],
     ['PATCH', '/api/v1/sites/docs', { settings: { handoffUrl: 'https://example.org/help' } }],
   ];
   for (const [method, path, json] of routes) {

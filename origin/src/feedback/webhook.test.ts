@@ -97,7 +97,7 @@ describe('WebhookNotifier', () => {
   it('sends nothing for a site without a webhook', () => {
     const notifier = new WebhookNotifier({ logger, maxQueue: 1 });
     cleanups.push(() => notifier.close());
-    notifySite(notifier, { name: 'docs', settings: {} }, EVENT);
+    notifySite(notifier, 'admin-token', { name: 'docs', settings: {} }, EVENT);
     expect(notifier.pending).toBe(0);
   });
 });

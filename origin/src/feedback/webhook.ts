@@ -148,15 +148,25 @@ export function webhookSignature(secret: string, timestamp: number, body: string
   return `t=${timestamp},v1=${mac}`;
 }
 
-/** Sends `event` to the site's webhook, when the site has one. */
+/**
+ * A site's webhook signing secret, derived from the admin token and the site's name (names never
+ * change): nothing to store, the same on every origin; changing the admin token changes it.
+ */
+export function siteWebhookSecret(adminToken: string, site: string): string {
+  const key = createHmac('sha256', adminToken).update('ragedge webhook secret v1').digest();
+  return `whsec_${createHmac('sha256', key).update(site).digest('base64url')}`;
+}
+
+/** Sends `event` to the site's webhook, when the site has one, signed with its secret. */
 export function notifySite(
   webhooks: WebhookNotifier,
-  site: { name: string; settings: { webhookUrl?: string; webhookSecret?: string } },
+  adminToken: string,
+  site: { name: string; settings: Record<string, unknown> },
   event: Omit<WebhookEvent, 'site' | 'at'>,
 ): void {
-  const { webhookUrl, webhookSecret } = site.settings;
-  if (webhookUrl === undefined || webhookSecret === undefined) return;
-  webhooks.send(webhookUrl, webhookSecret, {
+  const { webhookUrl } = site.settings;
+  if (typeof webhookUrl !== 'string') return;
+  webhooks.send(webhookUrl, siteWebhookSecret(adminToken, site.name), {
     ...event,
     site: site.name,
     at: new Date().toISOString(),

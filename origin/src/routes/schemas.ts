@@ -54,47 +54,17 @@ export const HttpUrl = noNul(z.string().max(2048, 'must be at most 2048 characte
   'must be an http(s) URL',
 );
 
-/** A link readers may follow to a person: https: or mailto: only (never javascript: and the like). */
-export const HandoffUrl = noNul(z.string().max(2048, 'must be at most 2048 characters')).refine(
-  (value) => {
-    try {
-      return /^(https|mailto):$/.test(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  },
-  'must be an https: or mailto: URL',
-);
-
-/** `settings` in `PATCH /api/v1/sites/:site`: each key optional, `null` removes it. */
-export const SiteSettingsPatch = z
-  .object({
-    suggestions: z
-      .array(noNul(z.string().trim().min(1).max(200)))
-      .max(10)
-      .nullable()
-      .optional(),
-    handoffUrl: HandoffUrl.nullable().optional(),
-    lang: z
-      .string()
-      .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a language tag like en or pt-BR')
-      .nullable()
-      .optional(),
-    webhookUrl: HttpUrl.nullable().optional(),
-  })
-  .strict();
-
 export function siteJson(site: Site | SiteWithCounts) {
   return {
     name: site.name,
     title: site.title,
     publicKey: site.publicKey,
     allowedOrigins: site.allowedOrigins,
-    settings: site.settings,
     embedder: site.embedder === null ? null : { id: site.embedder, dimension: site.embeddingDim },
     ...('documentCount' in site
       ? { documentCount: site.documentCount, chunkCount: site.chunkCount }
       : {}),
+    settings: site.settings,
     createdAt: site.createdAt.toISOString(),
     updatedAt: site.updatedAt.toISOString(),
   };

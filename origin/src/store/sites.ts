@@ -2,19 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../errors.js';
 
-/**
- * Per-site settings (`sites.settings`): what readers see (suggestions, hand-off link, language)
- * and, admin-only, where unanswered questions and downvotes are sent.
- */
-export interface SiteSettings {
-  suggestions?: string[];
-  handoffUrl?: string;
-  lang?: string;
-  webhookUrl?: string;
-  /** Signs webhook deliveries; generated when a webhook URL is first set. Admin-only. */
-  webhookSecret?: string;
-}
-
 /** A site: one knowledge base, with the widget's public key and allowed origins. */
 export interface Site {
   id: number;
@@ -25,7 +12,8 @@ export interface Site {
   embedder: string | null;
   embeddingDim: number | null;
   contentVersion: number;
-  settings: SiteSettings;
+  /** Per-site settings (suggested questions, hand-off link, language, webhook); see `SiteSettings`. */
+  settings: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -48,7 +36,7 @@ interface SiteRow {
   embedder: string | null;
   embedding_dim: number | null;
   content_version: number;
-  settings: SiteSettings | null;
+  settings: Record<string, unknown> | null;
   created_at: Date;
   updated_at: Date;
   document_count?: number;
@@ -193,7 +181,8 @@ export async function updateSite(
        title = coalesce($2, s.title),
        allowed_origins = coalesce($3, s.allowed_origins),
        public_key = case when $4 then $5 else s.public_key end,
-       settings = case when $6::jsonb is null then s.settings else jsonb_strip_nulls(s.settings || $6::jsonb) end,
+       settings = case when $6::jsonb is null then s.settings
+                       else jsonb_strip_nulls(s.settings || $6::jsonb) end,
        updated_at = now()
      where s.name = $1
      returning ${SITE_COLUMNS}`,

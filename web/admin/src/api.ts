@@ -65,7 +65,6 @@ export interface SiteJson {
   settings: {
     handoffUrl?: string;
     webhookUrl?: string;
-    webhookSecret?: string;
     lang?: string;
     suggestions?: string[];
   };

@@ -51,7 +51,7 @@ export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
     const feedback = await upsertFeedback(services.db.pool, messageId, body.rating, comment);
     services.metrics.feedbackVotes.inc({ rating: body.rating });
     if (body.rating === 'down') {
-      notifySite(services.operator.webhooks, site, {
+      notifySite(services.operator.webhooks, services.adminToken, site, {
         type: 'answer.downvoted',
         messageId,
         question: answer.question,

@@ -120,9 +120,7 @@ function settings(ctx: PageContext, site: SiteJson): HTMLElement {
       webhook,
       'Receives unanswered questions and downvotes, signed with the secret below.',
     ),
-    site.settings.webhookSecret
-      ? h('p', { class: 'hint' }, 'Webhook secret: ', h('code', {}, site.settings.webhookSecret))
-      : null,
+    site.settings.webhookUrl ? webhookSecret(site.name) : null,
     h('button', { type: 'submit' }, 'Save settings'),
   );
   form.addEventListener('submit', (event) => {
@@ -173,4 +171,15 @@ function settings(ctx: PageContext, site: SiteJson): HTMLElement {
       h('div', { class: 'row' }, copy, rotate),
     ),
   );
+}
+
+/** The secret that signs the site's webhook deliveries, fetched only when a webhook is set. */
+function webhookSecret(site: string): HTMLElement {
+  const code = h('code', {}, '…');
+  void api<{ webhook: { secret: string } }>('GET', sitePath(site, '/webhook')).then(
+    ({ webhook }) => {
+      code.textContent = webhook.secret;
+    },
+  );
+  return h('p', { class: 'hint' }, 'Webhook secret: ', code);
 }
