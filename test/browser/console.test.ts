@@ -41,10 +41,11 @@ const problems: string[] = [];
 
 /** What the widget's own `fetch` saw of its chat streams: statuses and `done` events. */
 const CAPTURE = `
-  window.__chat = { statuses: [], done: [] };
+  window.__chat = { statuses: [], done: [], config: [] };
   const original = window.fetch;
   window.fetch = async (...args) => {
     const response = await original(...args);
+    if (String(args[0]).endsWith('/config')) window.__chat.config.push(response.status);
     if (String(args[0]).endsWith('/chat')) {
       window.__chat.statuses.push(response.status);
       if (response.ok) {
@@ -339,9 +340,38 @@ describe('the admin console, through the edge', () => {
       .toContain('https: or mailto:');
     await shot(console_, 'admin-sites');
 
-    const stale = await askOnHostPage(old, ANSWERABLE);
-    expect(await stale.evaluate('window.__chat.statuses')).toEqual([403]);
-    await stale.locator('ragedge-chat .status.error').waitFor({ timeout: 15_000 });
+    // The widget with the old key asks for its site's config first, is refused, and says so
+    // instead of letting the reader type a question that would be refused too.
+    stack.host.set(
+      '/stale',
+      hostPage(
+        `<script src="${stack.widgetUrl}" data-site="${SITE}" data-key="${old}" async></script>`,
+      ),
+    );
+    const stale = await browser.newPage();
+    await stale.addInitScript(CAPTURE);
+    await stale.goto(`${stack.host.url}/stale`);
+    await stale.locator('ragedge-chat .launcher').click({ timeout: 15_000 });
+    await expect
+      .poll(() => stale.evaluate('window.__chat.config'), { timeout: 15_000 })
+      .toEqual([403]);
+    await expect
+      .poll(() => stale.locator('ragedge-chat textarea').isDisabled(), { timeout: 15_000 })
+      .toBe(true);
+    // And the chat route itself refuses the old key, as the widget would send it.
+    const chat = await stale.evaluate(
+      async ({ api, key }) =>
+        (
+          await fetch(`${api}/api/v1/sites/guide/chat`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-Site-Key': key },
+            body: JSON.stringify({ message: 'Hello?' }),
+          })
+        ).status,
+      { api: stack.edge.url, key: old },
+    );
+    expect(chat).toBe(403);
+    await stale.screenshot({ path: join(SCREENSHOTS, 'widget-old-key-refused.png') });
     await stale.close();
     const fresh = await askOnHostPage(await publicKey(), ANSWERABLE);
     await expect
