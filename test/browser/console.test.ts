@@ -246,26 +246,14 @@ describe('the admin console, through the edge', () => {
       feedbackToken: string;
     };
     expect(done.finishReason).toBe('stop');
-    // The widget's vote buttons are another change; this posts the vote from the third-party
-    // page exactly as the widget does: its own origin, the site key, the token from `done`.
-    const vote = await reader.evaluate(
-      async ({ api, key, done, comment }) => {
-        const response = await fetch(
-          `${api}/api/v1/sites/guide/messages/${done.messageId}/feedback`,
-          {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json', 'X-Site-Key': key },
-            body: JSON.stringify({ rating: 'down', comment, token: done.feedbackToken }),
-          },
-        );
-        return { status: response.status, body: await response.json() };
-      },
-      { api: stack.edge.url, key, done, comment: COMMENT },
-    );
-    expect(vote).toMatchObject({
-      status: 200,
-      body: { feedback: { rating: 'down', comment: COMMENT } },
-    });
+    // The reader votes with the widget's own buttons: "Not helpful", then a comment.
+    const tools = reader.locator('ragedge-chat .msg.bot .tools').last();
+    await tools.getByRole('button', { name: 'Not helpful' }).click({ timeout: 15_000 });
+    await tools.locator('textarea').fill(COMMENT);
+    await tools.getByRole('button', { name: 'Send' }).click();
+    await expect
+      .poll(() => tools.locator('.status').textContent(), { timeout: 15_000 })
+      .toBe('Thanks for your feedback.');
     // Another answer's token does not let this page vote on it.
     const forged = await reader.evaluate(
       async ({ api, key, done }) =>
