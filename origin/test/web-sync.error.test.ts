@@ -57,11 +57,7 @@ describe(`web sources: bad input, refusals and failed syncs (${process.env.TEST_
       ['POST', '/api/v1/sites/docs/sync'],
     ] as const) {
       const json = method === 'GET' ? undefined : {};
-      await expectError(
-        await h.request(method, path, { token: null, json }),
-        401,
-        'unauthorized',
-      );
+      await expectError(await h.request(method, path, { token: null, json }), 401, 'unauthorized');
       await expectError(
         await h.request(method, path, { token: 'wrong-token-wrong-token-00', json }),
         403,

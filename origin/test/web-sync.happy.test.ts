@@ -91,6 +91,10 @@ describe(`web sources: sitemap sync of the rendered Hono docs (${process.env.TES
     });
     expect(web.notModified).toBe(pageCount);
     expect(await embedded()).toBe(before);
+    const metrics = await (await h.request('GET', '/metrics')).text();
+    expect(metrics).toContain(`ragedge_sync_pages_total{outcome="added"} ${pageCount}`);
+    expect(metrics).toContain(`ragedge_sync_pages_total{outcome="unchanged"} ${pageCount}`);
+    expect(metrics).toContain('ragedge_sync_runs_total{status="ok"} 2');
   });
 
   it('re-embeds only a changed page, adds a new one and removes a deleted one', async () => {

@@ -51,7 +51,11 @@ export async function fetchPage(
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   if (response.status === 304 && previous !== undefined) {
-    return { kind: 'unchanged', page: { ...previous, lastmod } };
+    // Nothing to remember unless the sitemap's lastmod moved: an unchanged page costs no write.
+    return {
+      kind: 'unchanged',
+      page: previous.lastmod === lastmod ? null : { ...previous, lastmod },
+    };
   }
   if (response.status === 404 || response.status === 410) return { kind: 'gone' };
   if (response.status !== 200) return { kind: 'failed', reason: `HTTP ${response.status}` };
