@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { createTestDatabase, startHarness } from '../origin/test/harness.js';
+import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
 import { renderHonoSite, startWebServer } from '../test/web-site.js';
 import { machineInfo } from './lib/machine.js';
 import { runMain, writeResult } from './lib/result.js';
@@ -47,6 +47,33 @@ async function plainFetch(urls: readonly string[]): Promise<number> {
   return ms;
 }
 
+/** Search latencies (ms) of one reader, a query every 50 ms, until `until` settles. */
+async function probeSearch(h: Harness, until: Promise<unknown>): Promise<number[]> {
+  let done = false;
+  void until.finally(() => {
+    done = true;
+  });
+  const latencies: number[] = [];
+  while (!done) {
+    const started = performance.now();
+    const response = await h.request('POST', '/api/v1/sites/reader/search', {
+      json: { query: 'How do I read a cookie in a handler?', k: 5 },
+    });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`search answered ${response.status}`);
+    latencies.push(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return latencies;
+}
+
+function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10;
+  return { requests: sorted.length, p50Ms: at(0.5), p95Ms: at(0.95), maxMs: at(1) };
+}
+
 async function main() {
   const pages = renderHonoSite({ copies });
   const paths = [...pages.entries()]
@@ -67,6 +94,16 @@ async function main() {
     const urls = paths.map((path) => `${web.origin}${path}`);
     await plainFetch(urls.slice(0, 20)); // warm the server and the connection pool
     const fetchMs = await plainFetch(urls);
+    // A second site that a reader searches all along: its latency while the sync runs.
+    await h.createSite('reader');
+    const readerDocs = paths.slice(0, 40).map((path) => ({
+      title: path,
+      content: String(pages.get(path)!.body),
+      format: 'html',
+      url: `https://reader.invalid${path}`,
+    }));
+    await h.request('POST', '/api/v1/sites/reader/documents', { json: { documents: readerDocs } });
+    const idle = await probeSearch(h, new Promise((resolve) => setTimeout(resolve, 3_000)));
     await h.createSite('bench');
     const added = await h.request('POST', '/api/v1/sites/bench/sources', {
       json: { sitemap: `${web.origin}/sitemap.xml`, maxPages: 10_000 },
@@ -79,7 +116,9 @@ async function main() {
       const { runs } = await response.json();
       return { ms: performance.now() - started, stats: runs[0].stats };
     };
-    const first = await sync();
+    const firstRun = sync();
+    const during = await probeSearch(h, firstRun);
+    const first = await firstRun;
     const embeddedAfterFirst = (await h.services.metrics.ingestedChunks.get()).values[0]!.value;
     const again = await sync();
     const embeddedAfterAgain = (await h.services.metrics.ingestedChunks.get()).values[0]!.value;
@@ -107,6 +146,7 @@ async function main() {
         chunksEmbedded: embeddedAfterAgain - embeddedAfterFirst,
         notModifiedResponses: web.notModified,
       },
+      readerSearchLatency: { idle: percentiles(idle), duringFirstSync: percentiles(during) },
       ratios: {
         firstSyncToPlainFetch: Math.round((fetchMs / first.ms) * 1000) / 1000,
         resyncToPlainFetch: Math.round((fetchMs / again.ms) * 1000) / 1000,
