@@ -15,6 +15,8 @@ export interface SitePage {
   type: string;
   /** When set, answered with this redirect instead. */
   redirect?: string;
+  /** When set, answered with this status and no body instead (e.g. 500). */
+  status?: number;
 }
 
 function markdownFiles(dir: string): string[] {
@@ -127,6 +129,10 @@ export async function startWebServer(pages: Map<string, SitePage>): Promise<Test
     const page = pages.get(path) ?? pages.get(path.replace(/\.gz$/, ''));
     if (page === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    if (page.status !== undefined) {
+      res.writeHead(page.status, { 'content-type': 'text/plain' }).end('error');
       return;
     }
     if (page.redirect !== undefined) {

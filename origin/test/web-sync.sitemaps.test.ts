@@ -46,6 +46,18 @@ describe(`web sources: sitemap indexes, gzip, lastmod and crawl delay (${process
       body: 'User-agent: RagEdgeBot\nCrawl-delay: 0.25\n',
       type: 'text/plain',
     });
+    pages.set('/crawl/a', {
+      body: htmlPage('A', '<h1>A</h1><p>Page A about voles.</p>', ['/crawl/b', '/crawl/c']),
+      type: 'text/html',
+    });
+    pages.set('/crawl/b', {
+      body: htmlPage('B', '<h1>B</h1><p>Page B about moles.</p>', ['/crawl/a']),
+      type: 'text/html',
+    });
+    pages.set('/crawl/c', {
+      body: htmlPage('C', '<h1>C</h1><p>Page C about shrews.</p>', ['/crawl/a']),
+      type: 'text/html',
+    });
     web = await startWebServer(pages);
     h = await startHarness({ env: { CRAWL_ALLOW_HOSTS: '127.0.0.1', SYNC_SCHEDULER_MS: '0' } });
     await h.createSite('docs');
@@ -84,5 +96,43 @@ describe(`web sources: sitemap indexes, gzip, lastmod and crawl delay (${process
     const moved = await sync();
     expect(moved.stats).toMatchObject({ updated: 1, unchanged: PAGES - 1 });
     expect(pageHits()).toEqual([['/docs/p2', 1]]);
+  });
+
+  it('drops the old document when a page takes a new canonical URL', async () => {
+    web.pages.set('/docs/p3', {
+      body: '<!doctype html><html><head><title>P3</title><link rel="canonical" href="/docs/p3-renamed"></head><body><main><h1>P3</h1><p>Page 3 is about hedgehogs.</p></main></body></html>',
+      type: 'text/html',
+    });
+    lastmods[3] = '2026-03-03';
+    web.pages.set('/pages.xml', { body: urlset(lastmods), type: 'application/xml' });
+    const run = await sync();
+    expect(run.stats).toMatchObject({ added: 1, failed: 0 });
+    const { rows } = await h.services.db.pool.query<{ url: string }>(
+      `select url from documents where url like '%/docs/p3%'`,
+    );
+    expect(rows.map((r) => r.url)).toEqual([`${web.origin}/docs/p3-renamed`]);
+  });
+
+  it('a crawl that cannot read a page removes only the pages known to be gone', async () => {
+    await h.createSite('crawl');
+    const created = await h.request('POST', '/api/v1/sites/crawl/sources', {
+      json: { url: `${web.origin}/crawl/a` },
+    });
+    expect(created.status).toBe(201);
+    const syncCrawl = async () =>
+      (await (await h.request('POST', '/api/v1/sites/crawl/sync', { json: {} })).json()).runs[0];
+    expect((await syncCrawl()).stats).toMatchObject({ added: 3, failed: 0 });
+    const start = web.pages.get('/crawl/a')!;
+    web.pages.set('/crawl/a', { ...start, status: 500 });
+    // The start page fails: its links are those the last sync saw, and nothing is removed.
+    expect((await syncCrawl()).stats).toMatchObject({ failed: 1, removed: 0, unchanged: 2 });
+    web.pages.delete('/crawl/c');
+    expect((await syncCrawl()).stats).toMatchObject({ failed: 1, removed: 1 });
+    web.pages.set('/crawl/a', start);
+    expect((await syncCrawl()).stats).toMatchObject({ failed: 0, removed: 0, unchanged: 2 });
+    const { rows } = await h.services.db.pool.query<{ url: string }>(
+      `select d.url from documents d join sites s on s.id = d.site_id where s.name = 'crawl' order by d.url`,
+    );
+    expect(rows.map((r) => r.url)).toEqual([`${web.origin}/crawl/a`, `${web.origin}/crawl/b`]);
   });
 });

@@ -6,6 +6,7 @@ import type { IngestionService } from '../services/ingestion.js';
 import { lockSite, type Site } from '../store/sites.js';
 import {
   listWebPages,
+  removeOrphanDocument,
   removeWebPage,
   type SyncStats,
   upsertWebPage,
@@ -72,6 +73,8 @@ export async function syncSource(
   const failures: SyncReport['failures'] = [];
   /** Pages to keep: fetched, unchanged, or failed for a reason that is not "gone". */
   const keep = new Set<string>();
+  /** Pages that answered 404/410 (or left the scope): removed even when the listing is partial. */
+  const gone = new Set<string>();
   const pace = pacer(robots, deps);
 
   const visit = async (url: string, lastmod: string | null): Promise<string[]> => {
@@ -93,7 +96,10 @@ export async function syncSource(
       outcome = { kind: 'failed', reason: error instanceof Error ? error.message : String(error) };
     }
     deps.metrics?.syncPages.inc({ outcome: outcome.kind });
-    if (outcome.kind === 'gone') return [];
+    if (outcome.kind === 'gone') {
+      gone.add(url);
+      return [];
+    }
     keep.add(url);
     if (outcome.kind === 'failed') {
       stats.failed += 1;
@@ -101,8 +107,18 @@ export async function syncSource(
       return previous?.links ?? [];
     }
     stats[outcome.kind] += 1;
-    if (!dryRun && outcome.page !== null)
+    if (!dryRun && outcome.page !== null) {
       await upsertWebPage(deps.db.pool, source.id, outcome.page);
+      // The page now lives under another identity (a new canonical URL, a redirect): the
+      // document it was is dropped unless another page still is it.
+      const before = previous?.documentSource ?? null;
+      if (before !== null && before !== outcome.page.documentSource) {
+        await withTransaction(deps.db.pool, async (client) => {
+          await lockSite(client, site.id, { bump: true });
+          await removeOrphanDocument(client, site.id, before);
+        });
+      }
+    }
     return outcome.page?.links ?? previous?.links ?? [];
   };
 
@@ -128,8 +144,11 @@ export async function syncSource(
     });
   }
 
+  // A crawl that could not read a page may have missed the links behind it: then only pages
+  // known to be gone are removed. A sitemap's listing does not depend on its pages.
+  const complete = source.kind === 'sitemap' || stats.failed === 0;
   for (const page of known.values()) {
-    if (keep.has(page.url)) continue;
+    if (keep.has(page.url) || (!complete && !gone.has(page.url))) continue;
     signal?.throwIfAborted();
     if (dryRun) {
       if (page.documentSource !== null) stats.removed += 1;

@@ -295,11 +295,20 @@ export async function removeWebPage(
     page.url,
   ]);
   if (page.documentSource === null) return false;
+  return removeOrphanDocument(client, siteId, page.documentSource);
+}
+
+/** Deletes the site's document with this source unless a page of one of its sources still is it. */
+export async function removeOrphanDocument(
+  client: pg.PoolClient,
+  siteId: number,
+  documentSource: string,
+): Promise<boolean> {
   const { rowCount } = await client.query(
     `delete from documents d where d.site_id = $1 and d.source = $2
        and not exists (select 1 from web_pages p join web_sources s on s.id = p.source_id
                        where s.site_id = $1 and p.document_source = $2)`,
-    [siteId, page.documentSource],
+    [siteId, documentSource],
   );
   return (rowCount ?? 0) > 0;
 }
