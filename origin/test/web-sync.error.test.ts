@@ -7,7 +7,7 @@ import {
   type TestWebServer,
 } from '../../test/web-site.js';
 import { docxFixture } from '../src/ingest/fixtures/zip.js';
-import { formWith } from './fixtures.js';
+import { formWith, makePdf } from './fixtures.js';
 import { type Harness, startHarness } from './harness.js';
 
 describe(`web sources: bad input, refusals and failed syncs (${process.env.TEST_DB ?? 'pglite'})`, () => {
@@ -209,5 +209,56 @@ describe(`web sources: bad input, refusals and failed syncs (${process.env.TEST_
       415,
       'unsupported_media_type',
     );
+  });
+
+  it('reads fetched pages by their content type: PDF, Markdown, CSV, Word; refuses the rest', async () => {
+    const files: Array<[string, SitePage]> = [
+      [
+        '/f/guide.pdf',
+        { body: makePdf([['Otters float on their backs.']]), type: 'application/pdf' },
+      ],
+      [
+        '/f/notes',
+        { body: '# Notes\n\nOtters eat sea urchins.', type: 'text/markdown; charset=utf-8' },
+      ],
+      ['/f/readme.md', { body: '# Readme\n\nOtters groom daily.', type: 'text/plain' }],
+      ['/f/data.csv', { body: 'animal,food\notter,urchin\n', type: 'text/csv' }],
+      [
+        '/f/manual.docx',
+        {
+          body: docxFixture('Otter Care', ['Keep the water cold.']),
+          type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+        },
+      ],
+      ['/f/photo.png', { body: new Uint8Array([0x89, 0x50, 0x4e, 0x47]), type: 'image/png' }],
+    ];
+    for (const [path, page] of files) web.pages.set(path, page);
+    const urls = files.map(([path]) => `<url><loc>http://placeholder${path}</loc></url>`).join('');
+    web.pages.set('/formats.xml', {
+      body: `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls}</urlset>`,
+      type: 'application/xml',
+    });
+    await h.createSite('formats');
+    await h.request('POST', '/api/v1/sites/formats/sources', {
+      json: { sitemap: `${web.origin}/formats.xml` },
+    });
+    const { runs } = await (
+      await h.request('POST', '/api/v1/sites/formats/sync', { json: {} })
+    ).json();
+    expect(runs[0].stats).toMatchObject({ added: 5, failed: 1 });
+    expect(runs[0].failures).toEqual([
+      { url: `${web.origin}/f/photo.png`, reason: 'unsupported content type image/png' },
+    ]);
+    const { rows } = await h.services.db.pool.query<{ url: string; format: string }>(
+      `select d.url, d.format from documents d join sites s on s.id = d.site_id
+       where s.name = 'formats' order by d.url`,
+    );
+    expect(rows.map((r) => [r.url.replace(web.origin, ''), r.format])).toEqual([
+      ['/f/data.csv', 'csv'],
+      ['/f/guide.pdf', 'pdf'],
+      ['/f/manual.docx', 'docx'],
+      ['/f/notes', 'markdown'],
+      ['/f/readme.md', 'markdown'],
+    ]);
   });
 });

@@ -109,7 +109,14 @@ export class SafeFetcher {
       }
       parts.push(part);
     }
-    return Buffer.concat(parts);
+    // A plain Uint8Array, not a Buffer: some parsers (unpdf) refuse Buffers.
+    const whole = new Uint8Array(size);
+    let at = 0;
+    for (const part of parts) {
+      whole.set(part, at);
+      at += part.byteLength;
+    }
+    return whole;
   }
 
   private assertAllowedUrl(url: URL): void {
