@@ -30,10 +30,13 @@ import { createMetrics, type MetricSources } from './observability/metrics.js';
 import { selectReranker } from './rerankers/select.js';
 import { SearchService } from './retrieval/search.js';
 import { IngestionService } from './services/ingestion.js';
+import { type RetentionJob, startRetentionJob } from './services/retention.js';
 import { VERSION } from './version.js';
 
 /** The services plus a way to release them. */
 export interface Runtime extends Services {
+  /** The retention job (started with the services, stopped by `close`). */
+  retention: RetentionJob;
   close(): Promise<void>;
 }
 
@@ -173,13 +176,21 @@ export async function buildServices(
               ),
           });
     const perMinute = (points: number) => ({ points, durationSeconds: 60 });
+    // One client never spends more than its share of a site's budget, whatever its own says.
+    const share = (own: number, site: number) =>
+      Math.max(1, Math.min(own, Math.floor((site * config.RATE_LIMIT_CLIENT_SHARE_PERCENT) / 100)));
     const limits = {
       client: createRateLimiter({
         redis: limitsRedis ?? undefined,
         keyPrefix: `${config.REDIS_KEY_PREFIX}rl:client`,
         budgets: {
-          chat: perMinute(config.RATE_LIMIT_CHAT_PER_MINUTE),
-          search: perMinute(config.RATE_LIMIT_SEARCH_PER_MINUTE),
+          chat: perMinute(
+            share(config.RATE_LIMIT_CHAT_PER_MINUTE, config.RATE_LIMIT_SITE_CHAT_PER_MINUTE),
+          ),
+          search: perMinute(
+            share(config.RATE_LIMIT_SEARCH_PER_MINUTE, config.RATE_LIMIT_SITE_CHAT_PER_MINUTE * 3),
+          ),
+          resume: perMinute(config.RATE_LIMIT_RESUME_PER_MINUTE),
           other: perMinute(300),
         },
       }),
@@ -189,6 +200,7 @@ export async function buildServices(
         budgets: {
           chat: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE),
           search: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE * 3),
+          resume: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE * 3),
           other: perMinute(3000),
         },
       }),
@@ -197,6 +209,7 @@ export async function buildServices(
     };
     const registry = new StreamRegistry({
       maxStreams: config.CHAT_MAX_STREAMS,
+      maxRetained: config.CHAT_MAX_RETAINED_STREAMS,
       maxEventsPerStream: 20_000,
       retentionMs: config.CHAT_RESUME_WINDOW_MS,
       detachGraceMs: config.CHAT_DETACH_GRACE_MS,
@@ -206,7 +219,17 @@ export async function buildServices(
       limits: limitsRedis === null ? null : () => redisIsUp(limitsRedis),
     };
     metricSources.redis = redis;
+    const retention = startRetentionJob(
+      db.pool,
+      {
+        days: config.RETENTION_DAYS,
+        maxConversationsPerSite: config.MAX_CONVERSATIONS_PER_SITE,
+        intervalMs: config.RETENTION_INTERVAL_MINUTES * 60_000,
+      },
+      logger,
+    );
     return {
+      retention,
       config,
       search,
       generatorId: generator.id,
@@ -241,6 +264,7 @@ export async function buildServices(
       adminToken: admin.token,
       version: VERSION,
       async close() {
+        retention.stop();
         cacheRedis?.disconnect();
         if (limitsRedis !== cacheRedis) limitsRedis?.disconnect();
         await rerank.reranker?.close();
