@@ -13,6 +13,7 @@ import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
+import { ParseThread } from './ingest/parse-thread.js';
 import { boundedEmbedder, boundedReranker } from './lib/bounded-models.js';
 import type { LimitScope } from './limits/enforce.js';
 import {
@@ -82,10 +83,25 @@ export async function buildServices(
     });
     const admin = resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
     if (admin.file !== null) logger.info({ file: admin.file }, 'admin token read from file');
+    const chunking = {
+      maxTokens: config.CHUNK_MAX_TOKENS,
+      overlapTokens: config.CHUNK_OVERLAP_TOKENS,
+    };
+    const parser = new ParseThread({
+      timeoutMs: config.PARSE_TIMEOUT_MS,
+      maxMemoryMb: config.PARSE_MAX_MEMORY_MB,
+      parse: {
+        maxTextChars: config.PARSE_MAX_TEXT_CHARS,
+        maxHtmlDepth: config.PARSE_MAX_HTML_DEPTH,
+      },
+      chunking,
+    });
+    parser.warm();
     const ingestion = new IngestionService({
       db,
+      parser,
       embedder,
-      chunking: { maxTokens: config.CHUNK_MAX_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
+      chunking,
       embedBatchSize: config.EMBED_BATCH_SIZE,
       logger,
       metrics,
@@ -265,6 +281,7 @@ export async function buildServices(
       version: VERSION,
       async close() {
         retention.stop();
+        await parser.close();
         cacheRedis?.disconnect();
         if (limitsRedis !== cacheRedis) limitsRedis?.disconnect();
         await rerank.reranker?.close();
