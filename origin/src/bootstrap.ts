@@ -1,4 +1,4 @@
-import { resolveAdminToken } from './admin-token.js';
+import { type AdminToken, resolveAdminToken } from './admin-token.js';
 import { ExtractiveGenerator } from './answer/extractive.js';
 import { OpenAICompatibleGenerator } from './answer/openai-compatible.js';
 import type { AnswerGenerator } from './answer/types.js';
@@ -38,6 +38,8 @@ import { VERSION } from './version.js';
 export interface Runtime extends Services {
   /** The retention job (started with the services, stopped by `close`). */
   retention: RetentionJob;
+  /** Where the admin token came from, for the start banner (never the token itself). */
+  adminTokenOrigin: Omit<AdminToken, 'token'>;
   close(): Promise<void>;
 }
 
@@ -82,7 +84,9 @@ export async function buildServices(
       maxWaiting: config.EMBED_QUEUE_MAX,
     });
     const admin = resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
-    if (admin.file !== null) logger.info({ file: admin.file }, 'admin token read from file');
+    if (admin.source === 'generated')
+      logger.info({ file: admin.file }, 'admin token generated (first start)');
+    if (admin.source === 'file') logger.info({ file: admin.file }, 'admin token read from file');
     const chunking = {
       maxTokens: config.CHUNK_MAX_TOKENS,
       overlapTokens: config.CHUNK_OVERLAP_TOKENS,
@@ -278,6 +282,7 @@ export async function buildServices(
       logger,
       metrics,
       adminToken: admin.token,
+      adminTokenOrigin: { file: admin.file, source: admin.source },
       version: VERSION,
       async close() {
         retention.stop();

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
+import { plural } from '../lib/plural.js';
 import { type ApiClient, ApiError } from './api-client.js';
 import { findIngestibleFiles } from './files.js';
 
@@ -70,8 +71,8 @@ export async function ingestCommand(api: ApiClient, path: string, site: string):
   const seconds = (performance.now() - started) / 1000;
   const documents = counts.created + counts.updated + counts.unchanged;
   process.stdout.write(
-    `${documents} documents (${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ` +
-      `${counts.chunks} chunks written, ${counts.failed} failed, in ${seconds.toFixed(1)} s\n`,
+    `${plural(documents, 'document')} (${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ` +
+      `${plural(counts.chunks, 'chunk')} written, ${counts.failed} failed, in ${seconds.toFixed(1)} s\n`,
   );
   for (const failure of failures) process.stdout.write(`  failed: ${failure}\n`);
   const chat = new URL(`/s/${encodeURIComponent(site)}`, api.baseUrl);
