@@ -44,6 +44,7 @@ async function run(signal = new AbortController().signal, backoffMs: number[] = 
     sources: [] as Source[],
     meta: [] as unknown[],
     done: 0,
+    restarts: 0,
     failures: [] as ChatFailure[],
     retries: [] as number[],
   };
@@ -69,6 +70,10 @@ async function run(signal = new AbortController().signal, backoffMs: number[] = 
         out.done += 1;
       },
       fail: (failure) => out.failures.push(failure),
+      restart: () => {
+        out.restarts += 1;
+        out.text = '';
+      },
       retrying: (ms) => out.retries.push(ms),
     },
   );
@@ -117,6 +122,33 @@ describe('streamChat', () => {
     expect(out).toMatchObject({ text: 'Hello again', done: 1, failures: [] });
     expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, 'abcdefghijkl.2']);
     expect(seen[1]!.headers['x-site-key']).toBe('pk_test');
+  });
+
+  it('asks again, from the start, after a shutting_down event and its retry delay', async () => {
+    let calls = 0;
+    const at: number[] = [];
+    handler = (_req, res) => {
+      calls += 1;
+      at.push(Date.now());
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (calls === 1) {
+        res.write(frame('abcdefghijkl.1', 'token', { text: 'Half an ' }));
+        res.end(
+          `retry: 200\n${frame('abcdefghijkl.2', 'error', { code: 'shutting_down', retryable: true, retryAfterMs: 200 })}`,
+        );
+        return;
+      }
+      res.end(
+        frame('mnopqrstuvwx.1', 'token', { text: 'A whole answer' }) +
+          frame('mnopqrstuvwx.2', 'done', {}),
+      );
+    };
+    const out = await run();
+    expect(out).toMatchObject({ text: 'A whole answer', done: 1, restarts: 1, failures: [] });
+    // A new question, not a resume: the stream it named is gone with the old process.
+    expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, undefined]);
+    expect(JSON.parse(seen[1]!.body)).toEqual({ message: 'Hi?' });
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(180);
   });
 
   it('gives up after its retries and says the connection dropped', async () => {

@@ -42,6 +42,8 @@ export interface ChatHandlers {
   fail(failure: ChatFailure): void;
   /** The assistant could not be reached; another try follows in `delayMs`. */
   retrying?(delayMs: number): void;
+  /** The origin restarted mid-answer and the question is being asked again: drop the partial text. */
+  restart?(): void;
 }
 
 export interface ChatRequest {
@@ -55,6 +57,8 @@ export interface ChatRequest {
   retries?: number;
   /** Waits before each new try when the assistant cannot be reached at all. */
   backoffMs?: readonly number[];
+  /** The fetch to use; the global one unless a test or an embedder passes its own. */
+  fetch?: typeof fetch;
 }
 
 /** Waits between tries at an unreachable assistant: about 15 s in all before giving up. */
@@ -114,11 +118,12 @@ export async function fetchWithBackoff(
   init: RequestInit & { signal?: AbortSignal },
   backoffMs: readonly number[] = BACKOFF_MS,
   onRetry?: (delayMs: number) => void,
+  send: typeof fetch = fetch,
 ): Promise<Response | ChatFailure> {
   for (let attempt = 0; ; attempt++) {
     let failure: ChatFailure;
     try {
-      const response = await fetch(url, init);
+      const response = await send(url, init);
       if (response.ok) return response;
       failure = await failureOf(response.clone());
       if (failure.kind !== 'unreachable') return response;
@@ -137,16 +142,25 @@ export async function fetchWithBackoff(
  * Asks one question and streams the answer into `on`. An unreachable assistant is retried with
  * backoff before giving up. A stream that drops before its `done` or `error` event is resumed
  * with `Last-Event-ID` (same POST, as the origin expects), up to `retries` times; events already
- * seen are not repeated by the origin.
+ * seen are not repeated by the origin. A `shutting_down` event (the origin is stopping, as in a
+ * blue-green deploy) makes it ask the question again after the given delay.
  */
 export async function streamChat(request: ChatRequest, on: ChatHandlers): Promise<void> {
   let lastId = '';
   let finished = false;
   let unreachableTries = 0;
+  // Set by a `shutting_down` event: the answering origin is going away (a deploy), so the
+  // question is asked again, from the start, after the delay it gave; another origin answers.
+  let askAgainAfter: number | undefined;
   const backoff = request.backoffMs ?? BACKOFF_MS;
   const retries = request.retries ?? 3;
   for (let attempt = 0; attempt <= retries && !finished; attempt++) {
-    if (attempt > 0) await wait(300 * attempt, request.signal);
+    if (askAgainAfter !== undefined) {
+      await wait(askAgainAfter, request.signal);
+      askAgainAfter = undefined;
+      lastId = '';
+      on.restart?.();
+    } else if (attempt > 0) await wait(300 * attempt, request.signal);
     if (request.signal.aborted) return;
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
@@ -170,6 +184,7 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
       init,
       lastId === '' ? backoff : [],
       on.retrying,
+      request.fetch,
     );
     if (request.signal.aborted) return;
     if (!(response instanceof Response)) {
@@ -201,6 +216,10 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
         on.done(data as Done);
       } else if (event.event === 'error') {
         const code = String(data.code ?? 'internal');
+        if (code === 'shutting_down') {
+          askAgainAfter = Math.min(Math.max(Number(data.retryAfterMs) || 1000, 100), 10_000);
+          return;
+        }
         const retryAfter =
           Number(data.retryAfter) || Math.ceil(Number(data.retryAfterMs) / 1000) || undefined;
         const failure = classify(code, 0, retryAfter);

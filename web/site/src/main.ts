@@ -227,6 +227,11 @@ async function ask(question: string): Promise<void> {
         answer.text += text;
         frame ||= requestAnimationFrame(paint);
       },
+      restart: () => {
+        answer.text = '';
+        answer.sources = [];
+        frame ||= requestAnimationFrame(paint);
+      },
       retrying: () => {
         answer.note = t(lang, 'retrying');
         view.update();

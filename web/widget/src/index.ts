@@ -300,6 +300,11 @@ function mount(tag: HTMLScriptElement): void {
           text += piece;
           frame ||= requestAnimationFrame(paint);
         },
+        restart: () => {
+          text = '';
+          sources = [];
+          frame ||= requestAnimationFrame(paint);
+        },
         retrying: () => {
           status.className = 'status';
           status.textContent = t(lang, 'retrying');
