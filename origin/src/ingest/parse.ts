@@ -5,6 +5,8 @@ import {
   decodeUtf8Strict,
   type SourceFormat,
 } from './formats.js';
+import { parseCsv } from './parse-csv.js';
+import { parseDocx } from './parse-docx.js';
 import { parseHtml } from './parse-html.js';
 import {
   assertHtmlDepth,
@@ -65,6 +67,13 @@ export async function parseDocument(
     if (options.maxPdfPages !== undefined) pdfOptions.maxPages = options.maxPdfPages;
     return normalize(await parsePdf(content, pdfOptions));
   }
+  if (format === 'docx') {
+    if (typeof content === 'string') {
+      throw new AppError('unsupported_media_type', `${label}: a .docx must be uploaded as a file`);
+    }
+    checkContentMatchesFormat(format, content, label);
+    return normalize(await parseDocx(content, label));
+  }
   let text: string;
   if (typeof content === 'string') {
     assertCleanText(content, label);
@@ -77,6 +86,7 @@ export async function parseDocument(
   if (format === 'html') {
     assertHtmlDepth(text, options.maxHtmlDepth ?? DEFAULT_MAX_HTML_DEPTH, label);
   }
+  if (format === 'csv') return normalize(parseCsv(text, label));
   const parse = { text: parseText, markdown: parseMarkdown, html: parseHtml }[format];
   return normalize(parse(text));
 }
