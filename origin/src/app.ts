@@ -57,6 +57,7 @@ export function createApp(services: Services): Hono<AppEnv> {
     ownOrigins: services.config.PUBLIC_ORIGINS,
     sameOrigin: siteServed(services.config),
     sessions: services.operator.sessions,
+    allowedHosts: services.config.allowedHosts,
   });
   app.use('/api/v1/sites', admin);
   // Chat, search, feedback and the reader config take a site's public key from its allowed

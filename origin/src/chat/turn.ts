@@ -4,6 +4,7 @@ import {
   AnswerError,
   type AnswerGenerator,
   type AnswerSource,
+  READER_ANSWER_ERRORS,
   type Turn,
 } from '../answer/types.js';
 import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
@@ -180,9 +181,10 @@ export async function runChatTurn(
     if (signal.aborted) {
       final = { event: 'error', data: { code: 'cancelled', message: 'The answer was stopped.' } };
     } else if (error instanceof AnswerError) {
+      deps.logger.warn({ err: error, requestId: input.requestId }, 'answer model failed');
       final = {
         event: 'error',
-        data: { code: error.code, message: error.message, retryable: true },
+        data: { code: error.code, message: READER_ANSWER_ERRORS[error.code], retryable: true },
       };
     } else if (toAppError(error)?.status === 503) {
       // A full queue or pool, or the database gone: the reader may simply ask again later.
@@ -208,6 +210,7 @@ export async function runChatTurn(
       status === 'complete' ? (noAnswer ? 'no_answer' : 'answered') : status;
     const messageId = await recordExchange(
       deps.db.pool,
+      input.site.id,
       input.conversationId,
       input.message,
       {

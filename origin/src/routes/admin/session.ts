@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { SESSION_COOKIE } from '../../admin/session.js';
 import type { AppEnv, Services } from '../../context.js';
 import { AppError } from '../../errors.js';
-import { clientIp } from '../../lib/client-ip.js';
+import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import { enforceLimits } from '../../limits/enforce.js';
 import { CSRF_HEADER } from '../../middleware/admin-auth.js';
@@ -41,7 +41,7 @@ export function registerAdminSession(app: Hono<AppEnv>, services: Services): voi
     fromConsole(c);
     await enforceLimits(services.limits, 'other', {
       siteId: 0,
-      clientIp: `signin:${clientIp(c, services.config.EDGE_SHARED_SECRET)}`,
+      clientKey: `signin:${readerKey(c, services.config)}`,
     });
     const { token } = parseWith(SignInBody, await readJson(c));
     if (!timingSafeEqual(createHash('sha256').update(token).digest(), expected)) {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppEnv, Services } from '../../context.js';
 import { AppError } from '../../errors.js';
 import { notifySite } from '../../feedback/webhook.js';
-import { clientIp } from '../../lib/client-ip.js';
+import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import { enforceLimits } from '../../limits/enforce.js';
 import { siteOfRoute } from '../../middleware/reader-access.js';
@@ -37,7 +37,7 @@ export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
     if (c.get('access') !== 'admin') {
       await enforceLimits(services.limits, 'other', {
         siteId: site.id,
-        clientIp: clientIp(c, services.config.EDGE_SHARED_SECRET),
+        clientKey: readerKey(c, services.config),
       });
       if (
         body.token === undefined ||
