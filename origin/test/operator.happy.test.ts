@@ -382,4 +382,31 @@ describe(`feedback, questions log, insights, settings, webhook (${TEST_DB})`, ()
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it('lets retention take feedback and the question log with the conversations they belong to', async () => {
+    const done = await ask('How long are the dumps kept?');
+    expect((await vote(done.messageId, { rating: 'down', token: done.feedbackToken })).status).toBe(
+      200,
+    );
+    const pool = h.services.db.pool;
+    await pool.query(
+      `update conversations set updated_at = now() - interval '400 days' where id = $1`,
+      [done.conversationId],
+    );
+    await pool.query(
+      `update messages set created_at = now() - interval '400 days' where conversation_id = $1`,
+      [done.conversationId],
+    );
+    await h.services.retention.run();
+    const { rows } = await pool.query(
+      `select (select count(*)::int from feedback where message_id = $1) as feedback,
+              (select count(*)::int from messages where conversation_id = $2) as messages`,
+      [done.messageId, done.conversationId],
+    );
+    expect(rows[0]).toEqual({ feedback: 0, messages: 0 });
+    const log = await (await h.request('GET', '/api/v1/sites/docs/questions?limit=200')).json();
+    expect(log.questions.map((q: { messageId: string }) => q.messageId)).not.toContain(
+      done.messageId,
+    );
+  });
 });
