@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CitationFilter } from '../answer/citations.js';
-import {
-  AnswerError,
-  type AnswerGenerator,
-  type AnswerSource,
-  type Turn,
-} from '../answer/types.js';
+import { AnswerError, type AnswerGenerator, type Turn } from '../answer/types.js';
 import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
 import type { Database } from '../db/database.js';
 import type { Embedder } from '../embedders/types.js';
@@ -15,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SearchService } from '../retrieval/search.js';
 import { recentTurns, recordExchange } from '../store/conversations.js';
 import type { Site } from '../store/sites.js';
+import { readerSources, sourcesOf, type TurnSource } from './sources.js';
 import type { ChatStream } from './stream-registry.js';
 
 /** Said, and cited nothing, when retrieval finds nothing relevant enough to answer from. */
@@ -57,10 +53,12 @@ export async function runChatTurn(
   const started = performance.now();
   const { signal } = stream;
   let answer = '';
-  let sources: AnswerSource[] = [];
+  let sources: TurnSource[] = [];
   let cited: number[] = [];
   let tokens = 0;
   let status: 'complete' | 'partial' | 'error' = 'complete';
+  /** Counted apart in the metrics: a refusal is neither an answer nor a failure. */
+  let refused = false;
   let cache: 'hit' | 'miss' | 'bypass' = 'bypass';
   const say = (text: string) => {
     if (text === '') return;
@@ -120,21 +118,14 @@ export async function runChatTurn(
     });
     signal.throwIfAborted();
     if (found.noGoodAnswer || found.results.length === 0) {
+      refused = true;
       stream.emit('sources', { sources: [] });
       for (const word of NO_ANSWER_TEXT.split(/(?<= )/)) say(word);
       final = { event: 'done', data: done('no_answer', started, tokens, []) };
       return;
     }
-    sources = found.results.map((hit, index) => ({
-      n: index + 1,
-      title: hit.title,
-      url: hit.url,
-      headingPath: hit.headingPath,
-      text: hit.text,
-    }));
-    stream.emit('sources', {
-      sources: sources.map(({ text, ...source }) => ({ ...source, snippet: text.slice(0, 300) })),
-    });
+    sources = sourcesOf(found.results);
+    stream.emit('sources', { sources: readerSources(sources) });
     const filter = new CitationFilter(sources.length);
     for await (const delta of deps.generator.stream({
       question: input.message,
@@ -148,10 +139,7 @@ export async function runChatTurn(
     cited = filter.cited();
     final = { event: 'done', data: done('stop', started, tokens, cited) };
     if (cacheable !== null) {
-      const shown = sources.map(({ text, ...source }) => ({
-        ...source,
-        snippet: text.slice(0, 300),
-      }));
+      const shown = readerSources(sources);
       await deps.cache.put(
         input.site.id,
         input.site.contentVersion,
@@ -202,7 +190,9 @@ export async function runChatTurn(
     }).catch((error: unknown) =>
       deps.logger.error({ err: error, requestId: input.requestId }, 'could not store the exchange'),
     );
-    deps.metrics?.chatTurns.inc({ outcome: status });
+    deps.metrics?.chatTurns.inc({
+      outcome: refused && status === 'complete' ? 'no_answer' : status,
+    });
     // The question itself only at debug: at info it is known by its length and a short hash.
     deps.logger.info(
       {

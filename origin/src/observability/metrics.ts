@@ -130,7 +130,7 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     }),
     chatTurns: new Counter({
       name: 'ragedge_chat_turns_total',
-      help: 'Chat turns finished, by outcome (complete, partial, error).',
+      help: 'Chat turns finished, by outcome (complete, no_answer, partial, error).',
       labelNames: ['outcome'] as const,
       registers,
     }),
