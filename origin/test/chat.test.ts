@@ -324,6 +324,15 @@ describe(`chat through an OpenAI-compatible LLM (a local stub) (${TEST_DB})`, ()
     expect(items.at(-1)!.data).toMatchObject({ cited: [1] });
   });
 
+  it("shows a model's link to a page that is no source as plain text", async () => {
+    const h = await withModel('link');
+    const items = await readSse((await chat(h, { message: 'How do I restore a backup?' })).body!);
+    expect(answerText(items)).toBe(
+      'Restore from the official guide or https://phish.example/x [1].',
+    );
+    expect(items.at(-1)!.data).toMatchObject({ finishReason: 'stop', cited: [1] });
+  });
+
   it('ends with an error event when the upstream fails mid-stream, and keeps what was said', async () => {
     const h = await withModel('error-midstream');
     const items = await readSse((await chat(h, { message: 'How do I restore a backup?' })).body!);

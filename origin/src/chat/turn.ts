@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CitationFilter } from '../answer/citations.js';
+import { LinkFilter } from '../answer/links.js';
 import { AnswerError, type AnswerGenerator, type Turn } from '../answer/types.js';
 import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
 import type { Database } from '../db/database.js';
@@ -127,15 +128,17 @@ export async function runChatTurn(
     sources = sourcesOf(found.results);
     stream.emit('sources', { sources: readerSources(sources) });
     const filter = new CitationFilter(sources.length);
+    // Links first: a link's label may look like a citation, and only a source's URL survives.
+    const links = new LinkFilter(sources.flatMap((source) => (source.url ? [source.url] : [])));
     for await (const delta of deps.generator.stream({
       question: input.message,
       sources,
       history,
       signal,
     })) {
-      say(filter.push(delta));
+      say(filter.push(links.push(delta)));
     }
-    say(filter.end());
+    say(filter.push(links.end()) + filter.end());
     cited = filter.cited();
     final = { event: 'done', data: done('stop', started, tokens, cited) };
     if (cacheable !== null) {
