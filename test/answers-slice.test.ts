@@ -8,10 +8,10 @@ const HONO = new URL('../../shared/data/qa/hono/', import.meta.url).pathname;
 
 /**
  * An answer-quality regression fails CI: the whole Hono QA set (83 pages, 60 questions, about
- * 30 s) asked through the chat API on the embedded default (hash embedder, extractive answers).
+ * 20 s) asked through the chat API on the embedded default (hash embedder, extractive answers).
  * The floors sit a little under the figures reached (see BENCHMARKS.md).
  */
-const FLOORS = { accuracy: 0.5, maxFalseRefusals: 0.1, refusals: 0.66 };
+const FLOORS = { accuracy: 0.54, maxFalseRefusals: 0.1, refusals: 0.66 };
 
 describe.runIf(existsSync(HONO))(`answers on the Hono QA set (${TEST_DB})`, () => {
   let database: TestDatabase | null = null;

@@ -23,7 +23,7 @@ export const NO_DIRECT_ANSWER =
   'No passage in the documents answers this directly; the closest one says:';
 
 /** Each later source's passages score this share less, so earlier sources win near ties. */
-const SOURCE_RANK_PENALTY = 0.08;
+const SOURCE_RANK_PENALTY = 0.15;
 /** BM25's saturation and length normalisation, with a term counted once per passage. */
 const K1 = 1.2;
 const B = 0.75;
@@ -35,6 +35,10 @@ const CARRIED_WEIGHT = 0.35;
 const SECOND_PASSAGE_SHARE = 0.35;
 /** Longest passage quoted; longer prose is cut at a sentence, longer code at a line. */
 const MAX_PASSAGE_CHARS = 900;
+/** Sentences that open by pointing back at what came before them. */
+const POINTS_BACK = /^(?:this|that|these|those|the above|here|above)\b/i;
+/** Items of a list quoted after the sentence that introduces it. */
+const MAX_LIST_ITEMS = 8;
 /** Code without a sentence to say what it does rarely answers a question by itself. */
 const BARE_CODE_WEIGHT = 0.6;
 
@@ -170,16 +174,26 @@ function rank(sources: readonly AnswerSource[], weights: Map<string, number>): S
 
 /**
  * What is quoted for a passage: a code block with the sentence that introduces it, a sentence
- * ending in ":" with the code it introduces, anything else alone.
+ * ending in ":" with the code or list it introduces, a sentence that opens by pointing back
+ * ("This creates…") with the code it explains, anything else alone.
  */
 function quoted(passage: Passage, neighbours: readonly Passage[]): Passage[] {
   const at = neighbours.indexOf(passage);
   const before = neighbours[at - 1];
   const after = neighbours[at + 1];
-  if (passage.kind === 'code' && before?.kind === 'prose') return [before, passage];
-  if (passage.kind !== 'code' && /:\s*$/.test(passage.text) && after?.kind === 'code')
-    return [passage, after];
+  if (passage.kind === 'code') return before?.kind === 'prose' ? [before, passage] : [passage];
+  if (passage.kind === 'prose' && /:\s*$/.test(passage.text) && after !== undefined) {
+    if (after.kind === 'code') return [passage, after];
+    if (after.kind === 'item') return [passage, ...blockOf(after, neighbours)];
+  }
+  if (passage.kind === 'prose' && POINTS_BACK.test(passage.text) && before?.kind === 'code')
+    return [before, passage];
   return [passage];
+}
+
+/** The passages of the same block as `passage` (the items of one list), at most a few. */
+function blockOf(passage: Passage, neighbours: readonly Passage[]): Passage[] {
+  return neighbours.filter((p) => p.block === passage.block).slice(0, MAX_LIST_ITEMS);
 }
 
 /** The passage under its heading, with what introduces it or what it introduces, cited. */
