@@ -32,6 +32,7 @@ APT_PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
   redis-server nginx shellcheck build-essential dpkg-dev
   ca-certificates curl openssl chromium docker-compose
+  bsdutils  # `script`: the first-start test runs the origin on a pseudo-terminal
 )
 TRIXIE_SRC_LIST="/etc/apt/sources.list.d/trixie-src.list"
 

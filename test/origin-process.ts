@@ -32,6 +32,8 @@ export async function startOrigin(
     LOG_LEVEL: 'info',
     // Tests count sites: the first-start demo site is asked for explicitly where it is tested.
     DEMO_SITE: 'off',
+    // Nothing in the suite may reach the real hub, whatever a test's settings ask for.
+    MODELS_HUB_URL: 'http://127.0.0.1:9',
     ...env,
   });
   const logs: string[] = [];

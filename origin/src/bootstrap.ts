@@ -1,4 +1,4 @@
-import { resolveAdminToken } from './admin-token.js';
+import { type AdminToken, resolveAdminToken } from './admin-token.js';
 import { ExtractiveGenerator } from './answer/extractive.js';
 import { OpenAICompatibleGenerator } from './answer/openai-compatible.js';
 import type { AnswerGenerator } from './answer/types.js';
@@ -34,6 +34,8 @@ import { VERSION } from './version.js';
 
 /** The services plus a way to release them. */
 export interface Runtime extends Services {
+  /** Where the admin token came from, for the start banner (never the token itself). */
+  adminTokenOrigin: Omit<AdminToken, 'token'>;
   close(): Promise<void>;
 }
 
@@ -78,7 +80,9 @@ export async function buildServices(
       maxWaiting: config.EMBED_QUEUE_MAX,
     });
     const admin = resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
-    if (admin.file !== null) logger.info({ file: admin.file }, 'admin token read from file');
+    if (admin.source === 'generated')
+      logger.info({ file: admin.file }, 'admin token generated (first start)');
+    if (admin.source === 'file') logger.info({ file: admin.file }, 'admin token read from file');
     const ingestion = new IngestionService({
       db,
       embedder,
@@ -239,6 +243,7 @@ export async function buildServices(
       logger,
       metrics,
       adminToken: admin.token,
+      adminTokenOrigin: { file: admin.file, source: admin.source },
       version: VERSION,
       async close() {
         cacheRedis?.disconnect();

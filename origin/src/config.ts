@@ -22,6 +22,8 @@ export const ConfigSchema = z
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
+    /** `auto`: human-readable lines on a terminal, JSON lines otherwise (files, journald, Docker). */
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** PostgreSQL connection string; without it the origin runs on an embedded PGlite. */
     DATABASE_URL: optionalText.pipe(
       z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
@@ -40,6 +42,15 @@ export const ConfigSchema = z
     EMBEDDING_MODEL: z.string().min(1).default('Xenova/paraphrase-multilingual-MiniLM-L12-v2'),
     EMBEDDING_DTYPE: z.enum(['fp32', 'q8']).default('q8'),
     MODELS_DIR: z.string().min(1).default('./models'),
+    /**
+     * Fetch missing models at start: `auto` offers to in a terminal and never otherwise, `always`
+     * fetches without asking, `never` serves the offline embedder until `models:fetch` is run.
+     */
+    MODELS_FETCH: z.enum(['auto', 'always', 'never']).default('auto'),
+    /** Where models are fetched from: the Hugging Face hub, or a mirror of it. */
+    MODELS_HUB_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .default('https://huggingface.co'),
     EMBED_BATCH_SIZE: int(1, 256, 32),
     /** Embedding calls (one batch each) run at once; the model is CPU-bound on 2 cores. */
     EMBED_CONCURRENCY: int(1, 64, 2),

@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -40,15 +41,40 @@ export const REDACT_PATHS = [
   '*.RATE_LIMIT_REDIS_URL',
 ];
 
+/** How log lines are written: JSON for machines, short readable lines for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
 /**
- * Structured JSON logs. Secrets never reach a log line: the fields that could hold them are
- * redacted wherever they appear. `destination` is for tests that read the lines back.
+ * Structured logs. Secrets never reach a log line: the fields that could hold them are redacted
+ * wherever they appear. `pretty` writes the same records as readable lines to stdout,
+ * synchronously so that they keep their order with what else the process prints there.
+ * `destination` is for tests that read the lines back.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  format: LogFormat = 'json',
+): Logger {
   const options = {
     level,
     base: { service: 'origin' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
+  if (format === 'pretty') {
+    const stream = pretty({
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname,service',
+      singleLine: true,
+      ...(destination === undefined ? {} : { destination }),
+    });
+    return pino(options, stream);
+  }
   return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+/** The format `LOG_FORMAT` asks for: `auto` is readable lines when stdout is a terminal. */
+export function logFormat(setting: 'auto' | LogFormat, stdoutIsTerminal: boolean): LogFormat {
+  if (setting !== 'auto') return setting;
+  return stdoutIsTerminal ? 'pretty' : 'json';
 }

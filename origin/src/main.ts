@@ -1,12 +1,15 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { buildServices } from './bootstrap.js';
+import { BANNER_SITES, renderBanner } from './banner.js';
+import { buildServices, type Runtime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { seedDemoSite } from './demo.js';
 import { configureHttpServer } from './http-server.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger, logFormat } from './logger.js';
+import { offerModels } from './models/offer.js';
 import { siteServed } from './routes/site/get.js';
+import { siteKeys } from './store/sites.js';
 
 /** How long a reader told to reconnect should wait: long enough for a restarted origin to listen. */
 const RECONNECT_AFTER_MS = 3_000;
@@ -22,7 +25,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  // A person at a terminal gets readable lines, a question about models and a banner; a service
+  // manager or a pipe gets JSON lines and no question.
+  const terminal = process.stdout.isTTY === true;
+  const logger = createLogger(config.LOG_LEVEL, undefined, logFormat(config.LOG_FORMAT, terminal));
+  // Without a terminal (MODELS_FETCH=always), progress goes to stderr: stdout stays JSON lines.
+  const models = await offerModels(config, {
+    input: process.stdin,
+    output: terminal ? process.stdout : process.stderr,
+  });
+  if (models !== 'present') logger.debug({ models }, 'model offer');
   const services = await buildServices(config, logger);
   const app = createApp(services);
   const demo = await seedDemoSite(app, services);
@@ -31,10 +43,10 @@ async function main(): Promise<void> {
       { host: info.address, port: info.port, database: services.db.kind },
       'origin listening',
     );
-    if (demo !== null && siteServed(config)) {
-      const host = info.address === '0.0.0.0' ? '127.0.0.1' : info.address;
-      logger.info(`chat with the demo site: http://${host}:${info.port}${demo}`);
-    }
+    const url = `http://${browsable(info.address)}:${info.port}`;
+    if (terminal) void printBanner(services, url, logger);
+    else if (demo !== null && siteServed(config))
+      logger.info(`chat with the demo site: ${url}${demo}`);
   });
   configureHttpServer(server as Server);
 
@@ -70,6 +82,35 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The address a browser on this machine uses for the one the server bound. */
+function browsable(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+async function printBanner(services: Runtime, url: string, logger: Logger): Promise<void> {
+  try {
+    const { sites, total } = await siteKeys(services.db.pool, BANNER_SITES);
+    const { config } = services;
+    process.stdout.write(
+      renderBanner({
+        version: services.version,
+        url,
+        database: services.db.kind,
+        dataDir: config.DATA_DIR,
+        sites,
+        totalSites: total,
+        chatServed: siteServed(config),
+        admin: services.adminTokenOrigin,
+        embedder: services.embedder.id,
+      }),
+    );
+  } catch (error) {
+    logger.warn({ err: error }, 'could not print the start banner');
+  }
 }
 
 main().catch((error: unknown) => {

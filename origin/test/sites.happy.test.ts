@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { siteKeys } from '../src/store/sites.js';
 import { type Harness, startHarness } from './harness.js';
 
 describe(`sites (${process.env.TEST_DB ?? 'pglite'})`, () => {
@@ -36,6 +37,18 @@ describe(`sites (${process.env.TEST_DB ?? 'pglite'})`, () => {
     expect(sites).toEqual([
       expect.objectContaining({ name: 'docs', documentCount: 0, chunkCount: 0 }),
     ]);
+  });
+
+  it('gives the start banner the first sites by name with their keys, and the total', async () => {
+    for (const name of ['zeta', 'alpha'])
+      expect((await h.request('POST', '/api/v1/sites', { json: { name } })).status).toBe(201);
+    const first = await siteKeys(h.services.db.pool, 2);
+    expect(first.total).toBe(3);
+    expect(first.sites.map((site) => site.name)).toEqual(['alpha', 'docs']);
+    expect(first.sites[0]!.publicKey).toMatch(/^pk_[A-Za-z0-9_-]{24}$/);
+    expect(first.sites[0]!.embedder).toBeNull();
+    for (const name of ['zeta', 'alpha'])
+      expect((await h.request('DELETE', `/api/v1/sites/${name}`)).status).toBe(204);
   });
 
   it('refuses a second site with the same name', async () => {

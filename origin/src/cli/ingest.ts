@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
+import { plural } from '../lib/plural.js';
 import { type ApiClient, ApiError, type UploadFile } from './api-client.js';
 import { findIngestibleFiles } from './files.js';
 import { pageUrl, type UrlStyle } from './page-urls.js';
@@ -96,8 +97,8 @@ export async function ingestCommand(
   const seconds = (performance.now() - started) / 1000;
   const documents = counts.created + counts.updated + counts.unchanged;
   process.stdout.write(
-    `${documents} documents (${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ` +
-      `${counts.chunks} chunks written, ${counts.failed} failed, in ${seconds.toFixed(1)} s\n`,
+    `${plural(documents, 'document')} (${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged), ` +
+      `${plural(counts.chunks, 'chunk')} written, ${counts.failed} failed, in ${seconds.toFixed(1)} s\n`,
   );
   for (const failure of failures) process.stdout.write(`  failed: ${failure}\n`);
   const chat = new URL(`/s/${encodeURIComponent(site)}`, api.baseUrl);

@@ -3,6 +3,7 @@ import { readAdminToken } from '../admin-token.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
+import { plural } from '../lib/plural.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { ingestCommand } from './ingest.js';
 import { pageUrl, URL_STYLES, type UrlStyle } from './page-urls.js';
@@ -129,7 +130,7 @@ export async function runCli(
       }>('POST', `/api/v1/sites/${encodeURIComponent(values.site)}/reindex`);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       process.stdout.write(
-        `re-embedded ${reindexed.chunks} chunks of ${values.site} with ${reindexed.to} (was ${reindexed.from ?? 'none'}) in ${seconds} s\n`,
+        `re-embedded ${plural(reindexed.chunks, 'chunk')} of ${values.site} with ${reindexed.to} (was ${reindexed.from ?? 'none'}) in ${seconds} s\n`,
       );
       return 0;
     }

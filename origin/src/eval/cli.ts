@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { plural } from '../lib/plural.js';
 import { loadCollection } from './collection.js';
 import { formatReport } from './report.js';
 import { runEvaluation } from './run.js';
@@ -105,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   const progress = (line: string) => process.stderr.write(`eval: ${line}\n`);
   const collection = await loadCollection(args.folder, { topicFields: args.topics });
   progress(
-    `${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries`,
+    `${collection.name}: ${plural(collection.documents.length, 'document')}, ${plural(collection.queries.length, 'query', 'queries')}`,
   );
   const report = await runEvaluation(collection, { ...args, progress });
   process.stdout.write(formatReport(report));

@@ -1,10 +1,11 @@
+import { plural } from '../lib/plural.js';
 import type { EvalReport, EvalRow } from './run.js';
 
 /** The report as a plain-text table: one row per run, the BM25 reference first. */
 export function formatReport(report: EvalReport): string {
   const reference = report.rows[0]?.scores;
   const lines = [
-    `Collection ${report.collection}: ${report.documents} documents, ${report.queries} queries` +
+    `Collection ${report.collection}: ${plural(report.documents, 'document')}, ${plural(report.queries, 'query', 'queries')}` +
       (reference
         ? ` (${reference.evaluated} evaluated, ${reference.skipped} skipped: no relevant judgment)`
         : ''),
@@ -12,7 +13,9 @@ export function formatReport(report: EvalReport): string {
   ];
   if (report.ingestion !== null) {
     const { stored, failed, seconds } = report.ingestion;
-    lines.push(`Ingestion: ${stored} documents stored, ${failed} refused, ${seconds.toFixed(1)} s`);
+    lines.push(
+      `Ingestion: ${plural(stored, 'document')} stored, ${failed} refused, ${seconds.toFixed(1)} s`,
+    );
     for (const { id, reason } of report.ingestion.refused.slice(0, 3)) {
       lines.push(`  refused ${id}: ${reason}`);
     }

@@ -47,6 +47,15 @@ describe('models:fetch', () => {
     expect(again.text()).toContain(`${DEFAULT_RERANKER_MODEL}/config.json: already present`);
   });
 
+  it('fills the MODELS_DIR the origin reads, from MODELS_HUB_URL, when no option says otherwise', async () => {
+    const modelsDir = join(root, 'from-env');
+    const out = capture();
+    const env = { MODELS_DIR: modelsDir, MODELS_HUB_URL: hub.url };
+    expect(await main([], { out, env })).toBe(0);
+    expect(modelFilesPresent(modelsDir, DEFAULT_EMBEDDING_MODEL, 'q8')).toBe(true);
+    expect(out.text()).toContain(`Models are in ${modelsDir}`);
+  });
+
   it('exits 1 with the reason when a download fails', async () => {
     hub.failures.set(`${DEFAULT_EMBEDDING_MODEL}/config.json`, 503);
     const out = capture();

@@ -1,8 +1,9 @@
 /**
  * `npm run models:fetch`: downloads the default embedding model and reranker into `./models`.
  *
- * Options: `--models-dir <dir>` (default `./models`), `--hub-url <url>` (default
- * `https://huggingface.co`, e.g. a mirror).
+ * Options: `--models-dir <dir>` (default `MODELS_DIR`, else `./models`), `--hub-url <url>`
+ * (default `MODELS_HUB_URL`, else `https://huggingface.co`, e.g. a mirror): the same folder and
+ * hub as the origin's, so that the command a start suggests fills the folder the origin reads.
  */
 
 import { pathToFileURL } from 'node:url';
@@ -20,6 +21,8 @@ export interface CliIo {
   /** Where progress goes. Default `process.stdout`. */
   out?: { write(text: string): unknown; isTTY?: boolean };
   fetchImpl?: typeof fetch;
+  /** Where `MODELS_DIR` and `MODELS_HUB_URL` are read. Default: none. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Runs the command; resolves to the process exit code. */
@@ -44,7 +47,8 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
     return 0;
   }
 
-  const modelsDir = values['models-dir'] ?? './models';
+  const modelsDir = values['models-dir'] ?? nonEmpty(io.env?.MODELS_DIR) ?? './models';
+  const hubUrl = values['hub-url'] ?? nonEmpty(io.env?.MODELS_HUB_URL);
   const report = progressReporter(out);
   try {
     for (const modelId of [DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL]) {
@@ -53,7 +57,7 @@ export async function main(argv: readonly string[], io: CliIo = {}): Promise<num
         modelsDir,
         dtype: DEFAULT_MODEL_DTYPE,
         onProgress: report,
-        ...(values['hub-url'] === undefined ? {} : { hubUrl: values['hub-url'] }),
+        ...(hubUrl === undefined ? {} : { hubUrl }),
         ...(io.fetchImpl === undefined ? {} : { fetchImpl: io.fetchImpl }),
       });
     }
@@ -80,7 +84,9 @@ function progressReporter(out: NonNullable<CliIo['out']>): (progress: FetchProgr
         return;
       case 'done':
         lastQuarter = -1;
-        out.write(`${out.isTTY ? '\r' : ''}${name}: ${megabytes(progress.loaded)} done\n`);
+        out.write(
+          `${out.isTTY ? '\r' : ''}${name}: ${megabytes(progress.loaded)} done${progress.sha256Verified ? ', sha256 verified' : ''}\n`,
+        );
         return;
       case 'downloading': {
         const { loaded, total } = progress;
@@ -103,10 +109,14 @@ function progressReporter(out: NonNullable<CliIo['out']>): (progress: FetchProgr
   };
 }
 
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
 function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2), { env: process.env });
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -27,7 +27,13 @@ afterAll(async () => {
 beforeEach(() => {
   hub.failures.clear();
   hub.requests.length = 0;
+  hub.log.length = 0;
 });
+
+/** The GET requests the hub saw (HEAD requests only size files up). */
+function gets(): string[] {
+  return hub.log.filter((line) => line.startsWith('GET ') && !line.startsWith('GET /cdn/'));
+}
 
 let target = 0;
 /** A fresh, empty models folder per test. */
@@ -65,13 +71,16 @@ describe('fetchModel', () => {
       'onnx/model.onnx',
     ];
     expect(result).toEqual({ downloaded: expected, skipped: [], missing: [] });
-    expect(hub.requests).toEqual(expected.map((file) => `/${embedderId}/resolve/main/${file}`));
+    expect(gets()).toEqual(expected.map((file) => `GET /${embedderId}/resolve/main/${file}`));
     for (const file of expected) {
       const fetched = await readFile(join(modelsDir, embedderId, file));
       expect(fetched.equals(await readFile(join(sourceDir, embedderId, file)))).toBe(true);
     }
     const done = progress.filter((event) => event.status === 'done').map((event) => event.file);
     expect(done).toEqual(expected);
+    // The weights are LFS files on the hub: their SHA-256 is stated, and checked.
+    const verified = progress.filter((event) => event.sha256Verified).map((event) => event.file);
+    expect(verified).toEqual(['onnx/model.onnx']);
   });
 
   it('fetches the quantized ONNX file for q8, and the revision asked for', async () => {
@@ -118,12 +127,45 @@ describe('fetchModel', () => {
     ]);
   });
 
-  it('leaves no partial file when the connection drops mid-file', async () => {
+  it('never names a file cut short by a dropped connection; the next run completes it', async () => {
     const modelsDir = freshModelsDir();
-    hub.failures.set(`${embedderId}/onnx/model.onnx`, 'truncate');
+    const onnx = `${embedderId}/onnx/model.onnx`;
+    hub.failures.set(onnx, 'truncate');
     await expect(
       fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' }),
-    ).rejects.toThrow(`Could not download ${embedderId}/onnx/model.onnx from ${hub.url}`);
+    ).rejects.toThrow(`Could not download ${onnx} from ${hub.url}`);
+    const source = await readFile(join(sourceDir, onnx));
+    const left = await listFiles(join(modelsDir, embedderId, 'onnx'));
+    expect(left.filter((name) => name !== 'model.onnx.part')).toEqual([]);
+
+    hub.failures.clear();
+    await fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' });
+    expect((await readFile(join(modelsDir, onnx))).equals(source)).toBe(true);
+    expect(await listFiles(join(modelsDir, embedderId, 'onnx'))).toEqual(['model.onnx']);
+  });
+
+  it('resumes a partial file with a Range request for the rest', async () => {
+    const modelsDir = freshModelsDir();
+    const onnx = `${embedderId}/onnx/model.onnx`;
+    const source = await readFile(join(sourceDir, onnx));
+    const half = Math.floor(source.length / 2);
+    await mkdir(join(modelsDir, embedderId, 'onnx'), { recursive: true });
+    await writeFile(join(modelsDir, `${onnx}.part`), source.subarray(0, half));
+
+    await fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' });
+    expect(gets()).toContain(
+      `GET /${onnx.replace('/onnx/', '/resolve/main/onnx/')} bytes=${half}-`,
+    );
+    expect((await readFile(join(modelsDir, onnx))).equals(source)).toBe(true);
+    expect(await listFiles(join(modelsDir, embedderId, 'onnx'))).toEqual(['model.onnx']);
+  });
+
+  it('removes, and never uses, a file that does not match the checksum the hub states', async () => {
+    const modelsDir = freshModelsDir();
+    hub.failures.set(`${embedderId}/onnx/model.onnx`, 'corrupt');
+    await expect(
+      fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' }),
+    ).rejects.toThrow(/onnx\/model\.onnx .*checksum mismatch \(expected sha256 [0-9a-f]{64}, got/);
     expect(await listFiles(join(modelsDir, embedderId, 'onnx'))).toEqual([]);
   });
 
@@ -149,7 +191,7 @@ describe('fetchModel', () => {
       fetchModel({ modelId: embedderId, modelsDir, hubUrl: hub.url, dtype: 'fp32' }),
     ).rejects.toThrow();
     hub.failures.clear();
-    hub.requests.length = 0;
+    hub.log.length = 0;
 
     const result = await fetchModel({
       modelId: embedderId,
@@ -158,9 +200,9 @@ describe('fetchModel', () => {
       dtype: 'fp32',
     });
     expect(result.downloaded).toEqual(['onnx/model.onnx']);
-    expect(hub.requests).toEqual([`/${embedderId}/resolve/main/onnx/model.onnx`]);
+    expect(gets()).toEqual([`GET /${embedderId}/resolve/main/onnx/model.onnx`]);
 
-    hub.requests.length = 0;
+    hub.log.length = 0;
     const again = await fetchModel({
       modelId: embedderId,
       modelsDir,
@@ -169,7 +211,7 @@ describe('fetchModel', () => {
     });
     expect(again.downloaded).toEqual([]);
     expect(again.skipped).toHaveLength(5);
-    expect(hub.requests).toEqual([]);
+    expect(hub.log).toEqual([]);
   });
 
   it('refuses a model id that could escape the models folder', async () => {

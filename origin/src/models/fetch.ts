@@ -1,16 +1,12 @@
 /**
  * Downloads a model from a Hugging Face hub into the on-disk layout that
- * `TransformersEmbedder` reads. Every file is streamed to a temporary name beside its target and
- * renamed when complete, so an interrupted run never leaves a partial file behind, and a rerun
- * only fetches what is missing.
+ * `TransformersEmbedder` reads. Each file is resumable and verified (see `download.ts`): only a
+ * complete, checked file gets its real name, and a rerun fetches only what is missing, continuing
+ * a file where an interrupted run stopped.
  */
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { downloadFile, probeFile } from './download.js';
 import { type ModelDtype, modelDir, modelFiles } from './layout.js';
 
 /** What happened to one file; `loaded`/`total` are bytes (`total` when the server sends a length). */
@@ -20,6 +16,8 @@ export interface FetchProgress {
   status: 'skipped' | 'downloading' | 'done' | 'missing';
   loaded: number;
   total?: number;
+  /** On `done`: the file matched the SHA-256 the hub stated (sizes are always checked). */
+  sha256Verified?: boolean;
 }
 
 export interface FetchModelOptions {
@@ -46,31 +44,58 @@ export interface FetchModelResult {
   missing: string[];
 }
 
+/** Where a file of the model comes from and goes to. */
+function fileUrl(options: FetchModelOptions, file: string): string {
+  const hubUrl = (options.hubUrl ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const revision = encodeURIComponent(options.revision ?? 'main');
+  return `${hubUrl}/${options.modelId}/resolve/${revision}/${file}`;
+}
+
+async function presentSize(target: string): Promise<number | undefined> {
+  const existing = await stat(target).catch(() => undefined);
+  return existing?.isFile() && existing.size > 0 ? existing.size : undefined;
+}
+
+/**
+ * Bytes still to download for the model (files not on disk, as the hub sizes them), so that a
+ * person can be told before agreeing to it. Asks the hub with HEAD requests only.
+ */
+export async function bytesToFetch(options: FetchModelOptions): Promise<number> {
+  const dir = modelDir(options.modelsDir, options.modelId);
+  let bytes = 0;
+  for (const { path: file } of modelFiles(options.dtype ?? 'q8')) {
+    if ((await presentSize(join(dir, file))) !== undefined) continue;
+    const remote = await probeFile(fileUrl(options, file), {
+      fetchImpl: options.fetchImpl ?? fetch,
+      timeoutMs: options.timeoutMs ?? 60_000,
+    });
+    if (remote !== 'missing') bytes += remote.size ?? 0;
+  }
+  return bytes;
+}
+
 /** Fetches the files `modelFiles(dtype)` lists that are not already on disk. */
 export async function fetchModel(options: FetchModelOptions): Promise<FetchModelResult> {
   const { modelId, onProgress } = options;
   const dir = modelDir(options.modelsDir, modelId);
-  const hubUrl = (options.hubUrl ?? 'https://huggingface.co').replace(/\/+$/, '');
-  const revision = encodeURIComponent(options.revision ?? 'main');
   const result: FetchModelResult = { downloaded: [], skipped: [], missing: [] };
 
   for (const { path: file, optional } of modelFiles(options.dtype ?? 'q8')) {
     const target = join(dir, file);
-    const existing = await stat(target).catch(() => undefined);
-    if (existing?.isFile() && existing.size > 0) {
+    const existing = await presentSize(target);
+    if (existing !== undefined) {
       result.skipped.push(file);
       onProgress?.({
         modelId,
         file,
         status: 'skipped',
-        loaded: existing.size,
-        total: existing.size,
+        loaded: existing,
+        total: existing,
       });
       continue;
     }
-    const url = `${hubUrl}/${modelId}/resolve/${revision}/${file}`;
+    const url = fileUrl(options, file);
     const outcome = await downloadFile(url, target, {
-      optional,
       fetchImpl: options.fetchImpl ?? fetch,
       timeoutMs: options.timeoutMs ?? 60_000,
       onBytes: (loaded, total) =>
@@ -86,85 +111,25 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchModel
         cause: error,
       });
     });
+    if (outcome === 'missing' && !optional) {
+      throw new Error(`Could not download ${modelId}/${file} from ${url}: HTTP 404 Not Found`);
+    }
     if (outcome === 'missing') {
       result.missing.push(file);
       onProgress?.({ modelId, file, status: 'missing', loaded: 0 });
     } else {
       result.downloaded.push(file);
-      onProgress?.({ modelId, file, status: 'done', loaded: outcome.bytes, total: outcome.bytes });
+      onProgress?.({
+        modelId,
+        file,
+        status: 'done',
+        loaded: outcome.bytes,
+        total: outcome.bytes,
+        sha256Verified: outcome.sha256 !== undefined,
+      });
     }
   }
   return result;
-}
-
-interface DownloadOptions {
-  optional: boolean;
-  fetchImpl: typeof fetch;
-  timeoutMs: number;
-  onBytes: (loaded: number, total: number | undefined) => void;
-}
-
-/** Streams `url` into `target` through a temporary file; a 404 on an optional file is `missing`. */
-async function downloadFile(
-  url: string,
-  target: string,
-  options: DownloadOptions,
-): Promise<{ bytes: number } | 'missing'> {
-  const controller = new AbortController();
-  const stall = () => controller.abort(new Error(`no data for ${options.timeoutMs} ms`));
-  let timer = setTimeout(stall, options.timeoutMs);
-  const temporary = `${target}.${randomUUID()}.part`;
-  try {
-    const response = await options.fetchImpl(url, {
-      signal: controller.signal,
-      redirect: 'follow',
-    });
-    if (response.status === 404 && options.optional) {
-      await response.body?.cancel();
-      return 'missing';
-    }
-    if (!response.ok || response.body === null) {
-      await response.body?.cancel();
-      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
-    }
-    const total = expectedLength(response);
-    let loaded = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        loaded += chunk.length;
-        clearTimeout(timer);
-        timer = setTimeout(stall, options.timeoutMs);
-        options.onBytes(loaded, total);
-        callback(null, chunk);
-      },
-    });
-    await mkdir(dirname(target), { recursive: true });
-    await pipeline(
-      Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>, {
-        signal: controller.signal,
-      }),
-      counter,
-      createWriteStream(temporary),
-    );
-    if (total !== undefined && loaded !== total) {
-      throw new Error(`connection closed after ${loaded} of ${total} bytes`);
-    }
-    await rename(temporary, target);
-    return { bytes: loaded };
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw controller.signal.aborted ? controller.signal.reason : error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The body length, when the server states it for the bytes we will read (not compressed). */
-function expectedLength(response: Response): number | undefined {
-  const encoding = response.headers.get('content-encoding');
-  if (encoding !== null && encoding !== 'identity') return undefined;
-  const length = Number(response.headers.get('content-length') ?? Number.NaN);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
 /** An error's message, with its cause's (undici says only `terminated` for a dropped socket). */

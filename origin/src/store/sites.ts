@@ -94,6 +94,38 @@ export async function listSites(db: pg.Pool): Promise<SiteWithCounts[]> {
   return rows.map(toSiteWithCounts);
 }
 
+/**
+ * The first `limit` sites by name with their public keys and the embedder that built each, and
+ * how many there are in all: what
+ * the start banner shows without reading every site of a large deployment.
+ */
+export async function siteKeys(
+  db: pg.Pool,
+  limit: number,
+): Promise<{
+  sites: Array<{ name: string; publicKey: string; embedder: string | null }>;
+  total: number;
+}> {
+  const { rows } = await db.query<{
+    name: string;
+    public_key: string;
+    embedder: string | null;
+    total: number;
+  }>(
+    `select name, public_key, embedder, count(*) over ()::int as total
+       from sites order by name limit $1`,
+    [limit],
+  );
+  return {
+    sites: rows.map((row) => ({
+      name: row.name,
+      publicKey: row.public_key,
+      embedder: row.embedder,
+    })),
+    total: rows[0]?.total ?? 0,
+  };
+}
+
 /** The form of a site's public key; readers may name a site by it on the chat and search routes. */
 export const PUBLIC_KEY = /^pk_[A-Za-z0-9_-]{24}$/;
 
