@@ -63,13 +63,16 @@ partial="$base.dump.partial"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
   rm -f "$partial" "$base.counts.partial"
-  if [ -n "${PSQL_PID:-}" ]; then kill "$PSQL_PID" 2>/dev/null || true; fi
+  if [ -n "${psql_pid:-}" ]; then kill "$psql_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 
 # One repeatable-read transaction exports its snapshot: the counts and pg_dump see the same
 # data, so a restore can be checked against them exactly even while the origin keeps writing.
 coproc PSQL { "${psql[@]}" -X -q -A -t -v ON_ERROR_STOP=1 "$url" 2>&1; }
+# bash unsets PSQL_PID once the coprocess exits, which can happen before we wait on it.
+# shellcheck disable=SC2153 # set by coproc
+psql_pid="$PSQL_PID"
 ask() {
   printf '%s\n' "$1" >&"${PSQL[1]}"
   local line
@@ -99,7 +102,7 @@ fi
 printf 'commit;\n' >&"${PSQL[1]}"
 psql_in="${PSQL[1]}"
 exec {psql_in}>&-
-wait "$PSQL_PID" 2>/dev/null || true
+wait "$psql_pid" 2>/dev/null || true
 [ -s "$partial" ] || { log "pg_dump wrote nothing"; exit 1; }
 mv "$base.counts.partial" "$base.counts"
 mv "$partial" "$base.dump"
@@ -113,8 +116,15 @@ for old in "${dumps[@]:keep}"; do
 done
 
 status=0
+# A tool missing from cron's PATH would otherwise fail every night as "command not found".
+have_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "offsite copy: '$1' is not installed or not in PATH ($PATH); deploy/bootstrap-vps.sh installs rclone"
+  return 1
+}
 if [ "$offsite" = 1 ] && [ -n "${BACKUP_S3_URL:-}" ]; then
   read -r -a aws <<<"${BACKUP_AWS:-aws}"
+  have_tool "${aws[0]}" || { echo "$base.dump"; exit 3; }
   endpoint=()
   [ -n "${BACKUP_S3_ENDPOINT:-}" ] && endpoint=(--endpoint-url "$BACKUP_S3_ENDPOINT")
   for file in "$base.dump" "$base.counts"; do
@@ -124,6 +134,7 @@ if [ "$offsite" = 1 ] && [ -n "${BACKUP_S3_URL:-}" ]; then
     fi
   done
 elif [ "$offsite" = 1 ] && [ -n "${BACKUP_RCLONE_REMOTE:-}" ]; then
+  have_tool "${BACKUP_RCLONE:-rclone}" || { echo "$base.dump"; exit 3; }
   if ! "${BACKUP_RCLONE:-rclone}" copy "$base.dump" "$base.counts" "$BACKUP_RCLONE_REMOTE" 2>&1 | sed 's/^/[rclone] /' >&2; then
     status=3
   fi

@@ -9,9 +9,12 @@ Usage: sudo scripts/harden-host.sh [--user NAME] [--ssh-port 22] [--dry-run]
   - ufw: deny incoming, allow outgoing, allow SSH_PORT/tcp, 80/tcp, 443/tcp, enable.
     Docker publishes ports through its own iptables rules, around ufw: that is why every port
     in docker-compose.prod.yml except nginx's is bound to 127.0.0.1.
-  - sshd: a drop-in /etc/ssh/sshd_config.d/60-ragedge.conf with PasswordAuthentication no,
+  - sshd: a drop-in /etc/ssh/sshd_config.d/01-ragedge.conf with PasswordAuthentication no,
     KbdInteractiveAuthentication no, PermitRootLogin prohibit-password; checked with `sshd -t`
-    before sshd is reloaded.
+    before sshd is reloaded. sshd keeps the FIRST value it reads for a keyword, and drop-ins are
+    read in name order: a cloud image's 50-cloud-init.conf (PasswordAuthentication yes) would
+    win over a later file. Hence "01-", and afterwards `sshd -T` (the settings in effect) must
+    show passwords off, else the script fails naming the files that say otherwise.
 Refuses to turn passwords off while USER (default: the sudo user, else root) has no
 ~/.ssh/authorized_keys: that would lock everyone out. --dry-run prints what it would do.
 TXT
@@ -54,7 +57,10 @@ run ufw allow 80/tcp
 run ufw allow 443/tcp
 run ufw --force enable
 
-dropin="/etc/ssh/sshd_config.d/60-ragedge.conf"
+# RAGEDGE_SYSROOT: a directory standing for / (rehearsals: test/ops/rehearsal.test.ts).
+sys="${RAGEDGE_SYSROOT:-}"
+sshd_config="$sys/etc/ssh/sshd_config"
+dropin="$sys/etc/ssh/sshd_config.d/01-ragedge.conf"
 config="# ragedge: keys only (scripts/harden-host.sh)
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -63,12 +69,22 @@ PubkeyAuthentication yes"
 if [ "$dry_run" = 1 ]; then
   printf 'write %s:\n%s\n' "$dropin" "$config"
 else
+  mkdir -p "$(dirname "$dropin")"
+  rm -f "$sys/etc/ssh/sshd_config.d/60-ragedge.conf" # where older versions put it
   printf '%s\n' "$config" >"$dropin"
-  if ! sshd -t; then
+  if ! sshd -t -f "$sshd_config"; then
     rm -f "$dropin"
     echo "harden-host.sh: sshd -t rejected the config; removed $dropin, sshd untouched" >&2
     exit 1
   fi
+  effective="$(sshd -T -f "$sshd_config" -C user=root,host=localhost,addr=127.0.0.1 2>/dev/null || true)"
+  for want in "passwordauthentication no" "kbdinteractiveauthentication no"; do
+    if ! grep -qx "$want" <<<"$effective"; then
+      others="$(grep -ilE "^[[:space:]]*${want% *}[[:space:]]" "$sshd_config" "$sys"/etc/ssh/sshd_config.d/*.conf 2>/dev/null | grep -vx "$dropin" | tr '\n' ' ' || true)"
+      echo "harden-host.sh: sshd -T does not show '$want': an earlier setting wins (${others:-see sshd -T}); fix it and run again" >&2
+      exit 1
+    fi
+  done
 fi
 # Debian and Ubuntu name the unit ssh, others sshd.
 run systemctl reload ssh 2>/dev/null || run systemctl reload sshd

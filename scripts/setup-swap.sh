@@ -13,8 +13,10 @@ Does nothing to a swap file that is already active. --dry-run prints the command
 TXT
 }
 
+# RAGEDGE_SYSROOT: a directory standing for / (rehearsals: test/ops/rehearsal.test.ts).
+sys="${RAGEDGE_SYSROOT:-}"
 size="2G"
-file="/swapfile"
+file="$sys/swapfile"
 swappiness=10
 dry_run=0
 while [ $# -gt 0 ]; do
@@ -62,13 +64,14 @@ else
   run swapon "$file"
 fi
 
-if ! grep -qE "^${file}[[:space:]]" /etc/fstab 2>/dev/null; then
+if ! grep -qE "^${file}[[:space:]]" "$sys/etc/fstab" 2>/dev/null; then
   if [ "$dry_run" = 1 ]; then
-    printf 'append /etc/fstab: %s none swap sw 0 0\n' "$file"
+    printf 'append %s/etc/fstab: %s none swap sw 0 0\n' "$sys" "$file"
   else
-    printf '%s none swap sw 0 0\n' "$file" >>/etc/fstab
+    printf '%s none swap sw 0 0\n' "$file" >>"$sys/etc/fstab"
   fi
 fi
-write /etc/sysctl.d/99-ragedge-swap.conf "vm.swappiness=$swappiness"
+[ "$dry_run" = 1 ] || mkdir -p "$sys/etc/sysctl.d"
+write "$sys/etc/sysctl.d/99-ragedge-swap.conf" "vm.swappiness=$swappiness"
 run sysctl -q -w "vm.swappiness=$swappiness"
 echo "swap: $file ($size), swappiness $swappiness"

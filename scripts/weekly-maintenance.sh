@@ -16,8 +16,8 @@ Appends one report to the log:
   - container status (docker ps), ALERT for a container that is not running or is unhealthy;
   - backup inventory: count, newest, its age; ALERT when the newest is older than
     BACKUP_MAX_AGE_HOURS.
-ALERT lines also go to stderr, and to ALERT_COMMAND (run with the message as its argument, e.g.
-a script that posts to a chat webhook) when that is set.
+ALERT lines also go to stderr, and to ALERT_COMMAND and/or ALERT_WEBHOOK_URL (scripts/lib/alert.sh)
+when set.
 
 Environment (also read from $RAGEDGE_OPS_ENV, default /etc/ragedge/ops.env):
   MAINTENANCE_LOG        [default /var/log/ragedge-maintenance.log]
@@ -26,7 +26,7 @@ Environment (also read from $RAGEDGE_OPS_ENV, default /etc/ragedge/ops.env):
   BACKUP_DIR             [default /opt/ragedge/backups/db]
   BACKUP_MAX_AGE_HOURS   [default 26]
   DOCKER                 docker command [default docker]
-  ALERT_COMMAND          optional
+  ALERT_COMMAND, ALERT_WEBHOOK_URL, ALERT_WEBHOOK_FORMAT   optional (scripts/lib/alert.sh)
   DISK_USED_PCT, MEM_USED_PCT   readings to use instead of measuring (for tests and drills)
 
 Exit: 0 no alert; 1 at least one alert; 2 usage.
@@ -35,8 +35,10 @@ TXT
 
 # shellcheck source-path=SCRIPTDIR source=lib/ops-env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/ops-env.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/alert.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/alert.sh"
 load_ops_env MAINTENANCE_LOG DISK_PATH DISK_ALERT_PCT MEM_ALERT_PCT BACKUP_DIR \
-  BACKUP_MAX_AGE_HOURS DOCKER ALERT_COMMAND
+  BACKUP_MAX_AGE_HOURS DOCKER ALERT_COMMAND ALERT_WEBHOOK_URL ALERT_WEBHOOK_FORMAT
 
 log_file="${MAINTENANCE_LOG:-/var/log/ragedge-maintenance.log}"
 prune=1
@@ -66,8 +68,8 @@ alert() {
   alerts=$((alerts + 1))
   note "ALERT: $*"
   printf 'ALERT: %s\n' "$*" >&2
-  if [ -n "${ALERT_COMMAND:-}" ]; then
-    "$ALERT_COMMAND" "ragedge on $(hostname): $*" >/dev/null 2>&1 || note "(ALERT_COMMAND failed)"
+  if [ -n "${ALERT_COMMAND:-}${ALERT_WEBHOOK_URL:-}" ]; then
+    send_alert "ragedge on $(hostname): $*" 2>>"$log_file" || note "(the alert was not delivered)"
   fi
 }
 

@@ -9,7 +9,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BUDGET_BYTES = 12 * 1024;
+const BUDGET_BYTES = 10 * 1024;
 const common = {
   bundle: true,
   minify: true,
@@ -24,6 +24,9 @@ await build({
   entryPoints: [join(ROOT, 'web/widget/src/index.ts')],
   outfile: widgetFile,
   format: 'iife',
+  // Served as UTF-8 (origin and edge say so): its non-Latin strings stay 2 bytes a character
+  // instead of 6-byte \u escapes.
+  charset: 'utf8',
 });
 
 const siteDir = join(ROOT, 'dist/site');

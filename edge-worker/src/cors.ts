@@ -1,5 +1,6 @@
 /** The widget's endpoints, which third-party pages call cross-origin. */
-export const READER_ROUTE = /^\/api\/v1\/sites\/[^/]+\/(chat|search)$/;
+export const READER_ROUTE =
+  /^\/api\/v1\/sites\/[^/]+\/(chat|search|config|messages\/[^/]+\/feedback)$/;
 
 const ALLOWED_HEADERS = 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id';
 
@@ -13,7 +14,7 @@ export function preflight(request: Request): Response {
   const headers = new Headers({ Vary: 'Origin', 'Cache-Control': 'no-store' });
   if (origin !== null) {
     headers.set('Access-Control-Allow-Origin', origin);
-    headers.set('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    headers.set('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
     headers.set('Access-Control-Allow-Headers', ALLOWED_HEADERS);
     headers.set('Access-Control-Max-Age', '600');
   }

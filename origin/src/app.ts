@@ -15,6 +15,7 @@ import { registerHealth } from './routes/health/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerSearch } from './routes/search/post.js';
 import { registerSite, siteServed } from './routes/site/get.js';
+import { registerSiteConfig } from './routes/sites/config.js';
 import { registerDeleteSite } from './routes/sites/delete.js';
 import { registerGetSites } from './routes/sites/get.js';
 import { registerUpdateSite } from './routes/sites/patch.js';
@@ -45,7 +46,7 @@ export function createApp(services: Services): Hono<AppEnv> {
     sameOrigin: siteServed(services.config),
   });
   app.use('/api/v1/sites', admin);
-  // Chat and search take a site's public key from its allowed origins; everything else is admin.
+  // Chat, search and the reader config take a site's public key from its allowed origins; everything else is admin.
   app.use('/api/v1/sites/*', (c, next) =>
     READER_ROUTE.test(c.req.path) ? reader(c, next) : admin(c, next),
   );
@@ -59,6 +60,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerDeleteDocument(app, services);
   registerSearch(app, services);
   registerChat(app, services);
+  registerSiteConfig(app, services);
   registerSite(app, services);
 
   return app;

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { StatisticsRefresher } from './db/statistics.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
 import { boundedEmbedder, boundedReranker } from './lib/bounded-models.js';
@@ -28,6 +29,7 @@ import {
 } from './observability/instrument.js';
 import { createMetrics, type MetricSources } from './observability/metrics.js';
 import { selectReranker } from './rerankers/select.js';
+import { LexicalIndexes } from './retrieval/lexical-indexes.js';
 import { SearchService } from './retrieval/search.js';
 import { IngestionService } from './services/ingestion.js';
 import { VERSION } from './version.js';
@@ -90,6 +92,10 @@ export async function buildServices(
       embedBatchSize: config.EMBED_BATCH_SIZE,
       logger,
       metrics,
+      statistics: new StatisticsRefresher({
+        pool: db.pool,
+        onError: (error) => logger.warn({ err: error }, 'statistics refresh failed'),
+      }),
     });
     const rerank = await selectReranker({
       kind: config.RERANKER,
@@ -101,6 +107,12 @@ export async function buildServices(
     const search = new SearchService({
       metrics,
       db,
+      lexicalIndexes: new LexicalIndexes({
+        pool: db.pool,
+        maxBytes: config.SEARCH_INDEX_MEMORY_MB * 1024 * 1024,
+        onError: (error, siteId) =>
+          logger.warn({ err: error, siteId }, 'in-memory postings not loaded; ranking in SQL'),
+      }),
       embedder,
       reranker:
         rerank.reranker === null

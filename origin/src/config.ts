@@ -82,6 +82,12 @@ export const ConfigSchema = z
     SEARCH_FEEDBACK_DOCS: int(0, 50, 10),
     SEARCH_FEEDBACK_TERMS: int(0, 50, 10),
     SEARCH_FEEDBACK_ORIGINAL_WEIGHT: z.coerce.number().min(0).max(1).default(0.7),
+    /**
+     * Memory for the sites' in-memory BM25 postings (0: rank every lexical list in SQL). About
+     * 12 bytes a posting: a 200k-chunk site takes ~150 MiB; 256 leaves the 4 GB VPS room for
+     * PostgreSQL, Redis and the models. A site that does not fit is ranked in SQL.
+     */
+    SEARCH_INDEX_MEMORY_MB: int(0, 65_536, 256),
     BM25_K1: z.coerce.number().min(0).max(10).default(1.2),
     BM25_B: z.coerce.number().min(0).max(1).default(0.75),
     MAX_QUERY_CHARS: int(16, 10_000, 1000),

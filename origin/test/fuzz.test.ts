@@ -47,8 +47,14 @@ const KNOWN_ROUTES: RouteSpec[] = [
     method: 'PATCH',
     path: '/api/v1/sites/:site',
     mutating: true,
-    template: () => ({ title: 'Renamed', allowedOrigins: [ALLOWED_ORIGIN], rotatePublicKey: true }),
+    template: () => ({
+      title: 'Renamed',
+      allowedOrigins: [ALLOWED_ORIGIN],
+      rotatePublicKey: true,
+      settings: { suggestions: ['How?'], handoffUrl: 'mailto:help@docs.example', lang: 'en' },
+    }),
   },
+  { method: 'GET', path: '/api/v1/sites/:site/config', mutating: false, template: null },
   { method: 'DELETE', path: '/api/v1/sites/:site', mutating: true, template: null },
   { method: 'POST', path: '/api/v1/sites/:site/reindex', mutating: true, template: null },
   {

@@ -5,6 +5,9 @@
  * - `echo`: streams `STUB_ANSWER` word by word (it cites [1]);
  * - `cite-7`: streams `STUB_ANSWER_CITE_7` (it cites [1] and [7]);
  * - `markup`: streams `STUB_ANSWER_MARKUP`, raw HTML and Markdown, for the renderers' tests;
+ * - `rich`: streams `STUB_ANSWER_RICH`, a long answer with a table and a code block;
+ * - `quote`: quotes the text of source [1] of its prompt and cites it, as a model that repeats a
+ *   document word for word would (what a hostile document counts on);
  * - `stall-<ms>`: sends headers and the first token, waits `ms`, then sends the rest;
  * - `slow-<ms>`: waits `ms` before every token;
  * - `first-<ms>`: waits `ms` before the first token only, as a hosted model does while it reads the
@@ -28,6 +31,36 @@ export const STUB_ANSWER_LINK =
   'Restore from the [official guide](https://phish.example/login) or <https://phish.example/x> [1].';
 export const STUB_ANSWER_MARKUP =
   'Beware <script>alert("model")</script> and <img src=x onerror=alert(2)>: **Paris** is the capital [1].\n\n- a `<b>` tag\n- the Seine [1]';
+
+export const STUB_ANSWER_RICH = [
+  'Paris is the capital of France [1]. The settings that matter:',
+  '',
+  '| Setting | Value |',
+  '|---|---|',
+  '| `shared_buffers` | 1GB |',
+  '| max_connections | 100 |',
+  '',
+  'Start it with:',
+  '',
+  '```sh',
+  'rag serve --port 8000',
+  '```',
+  '',
+  ...Array.from({ length: 14 }, (_, i) => `- Step ${i + 1}: keep reading, the answer goes on [1].`),
+  '',
+  'That is all [1].',
+].join('\n');
+
+/** The text of source `[1]` in a prompt built by `origin/src/answer/prompt.ts`, or ''. */
+function firstSourceText(body: unknown): string {
+  const messages = (body as { messages?: Array<{ content?: unknown }> }).messages ?? [];
+  const lines = String(messages.at(-1)?.content ?? '').split('\n');
+  const start = lines.findIndex((line) => line.startsWith('[1] '));
+  if (start === -1) return '';
+  const fence = lines[start + 1];
+  const end = lines.indexOf(fence!, start + 2);
+  return lines.slice(start + 2, end === -1 ? undefined : end).join('\n');
+}
 
 export interface LlmStub {
   /** The base URL to give the client, ending in `/v1`. */
@@ -92,7 +125,11 @@ export async function startLlmStub(): Promise<LlmStub> {
           ? STUB_ANSWER_MARKUP
           : model === 'link'
             ? STUB_ANSWER_LINK
-            : STUB_ANSWER;
+            : model === 'rich'
+              ? STUB_ANSWER_RICH
+              : model === 'quote'
+                ? `${firstSourceText(body)} [1]`
+                : STUB_ANSWER;
     if (!stream) {
       sendJson(res, 200, completion(model, text));
       return;

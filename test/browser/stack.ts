@@ -92,6 +92,8 @@ export interface Stack {
   site: { name: string; key: string };
   /** The widget's public URL (through the edge). */
   widgetUrl: string;
+  /** Calls the origin's admin API (e.g. to change a site's settings). */
+  admin(method: string, path: string, body: unknown): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export async function startStack(options: {
       host,
       site: { name, key: String((created.site as { publicKey: string }).publicKey) },
       widgetUrl: `${edge.url}/widget.js`,
+      admin,
       stop,
     };
   } catch (error) {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -5,6 +6,7 @@ import {
   embedTag,
   hostPage,
   launchChromium,
+  SCREENSHOTS,
   type Stack,
   startStack,
   watchPage,
@@ -67,6 +69,7 @@ describe('the widget when the origin refuses', () => {
     );
     expect(seconds).toBeGreaterThan(0);
     expect(seconds).toBeLessThanOrEqual(60);
+    await page.screenshot({ path: join(SCREENSHOTS, 'widget-rate-limited.png') });
     // The refused request's 429 is the only console noise the browser itself reports.
     expect(problems.filter((p) => !p.includes('status of 429'))).toEqual([]);
     await page.close();
@@ -86,6 +89,7 @@ describe('the widget when the origin refuses', () => {
         .toBe(
           'The assistant is down for maintenance right now. Please try again in a few minutes.',
         );
+      await page.screenshot({ path: join(SCREENSHOTS, 'widget-maintenance.png') });
     } finally {
       await stack.edge.setMaintenance(false);
     }

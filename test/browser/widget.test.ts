@@ -136,6 +136,7 @@ describe('the widget on a third-party page', () => {
     const seen = await askAndWatch(page);
     expect(seen.at(-1)).toContain('Paris is the capital of France');
     expect(await page.locator('ragedge-chat .sources a').count()).toBe(1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'widget-strict-csp.png') });
     expect(await cspViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
@@ -148,12 +149,12 @@ describe('the widget on a third-party page', () => {
       const page = await browser.newPage();
       await page.goto(other.url);
       await page.locator('ragedge-chat .launcher').click();
-      await page.locator('ragedge-chat textarea').fill(QUESTION);
-      await page.keyboard.press('Enter');
-      const status = page.locator('ragedge-chat .status.error');
-      await status.waitFor({ timeout: 20_000 });
-      expect(await status.textContent()).toBe('This chat is not enabled on this website.');
-      expect(await page.locator('ragedge-chat .answer').textContent()).toBe('');
+      // Said on load, from the site's config, before the reader types anything.
+      const notice = page.locator('ragedge-chat .notice.error');
+      await notice.waitFor({ timeout: 20_000 });
+      expect(await notice.textContent()).toBe('This chat is not enabled on this website.');
+      expect(await page.locator('ragedge-chat textarea').isDisabled()).toBe(true);
+      expect(await page.locator('ragedge-chat .msg').count()).toBe(0);
       await page.close();
     } finally {
       await other.close();
@@ -202,7 +203,7 @@ describe('the widget on a third-party page', () => {
     await page.close();
   });
 
-  it('is usable by keyboard: Enter opens, Tab stays inside the panel, Escape closes', async () => {
+  it('is usable by keyboard alone: open, ask, read a source excerpt, close', async () => {
     stack.host.set('/keys', hostPage(embedTag(stack)));
     const { page, problems } = await openPage('/keys');
     await page.locator('ragedge-chat .launcher').waitFor({ timeout: 15_000 });
@@ -212,31 +213,39 @@ describe('the widget on a third-party page', () => {
           return a ? (a.getAttribute('aria-label') || a.textContent) : null; })()`,
       );
     await page.keyboard.press('Tab');
-    expect(await active()).toBe('Open chat: Ask a question');
+    expect(await active()).toBe('Open chat');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('ragedge-chat .panel').isVisible()).toBe(true);
     expect(await active()).toBe('Your question');
     const order: unknown[] = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 10; i++) {
       await page.keyboard.press('Tab');
       order.push(await active());
     }
-    // Send, close, the conversation log, the question, and round again: never out of the panel.
-    expect(order).toEqual([
-      'Send',
-      'Close chat',
-      'Conversation',
-      'Your question',
-      'Send',
-      'Close chat',
-      'Conversation',
-      'Your question',
-    ]);
+    // Send, new chat, close, the conversation log, the question, and round again: never out of
+    // the panel.
+    const round = ['Send', 'New chat', 'Close chat', 'Conversation', 'Your question'];
+    expect(order).toEqual([...round, ...round]);
     await page.keyboard.press('Shift+Tab');
     expect(await active()).toBe('Conversation');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(QUESTION);
+    await page.keyboard.press('Enter');
+    await page.locator('ragedge-chat .sources').waitFor({ timeout: 30_000 });
+    // Back from the question through the answer's tools to the source's excerpt, and open it.
+    const snippet = page.locator('ragedge-chat .sources details p');
+    expect(await snippet.isVisible()).toBe(false);
+    for (let i = 0; i < 8 && (await active()) !== 'Excerpt'; i++) {
+      await page.keyboard.press('Shift+Tab');
+    }
+    expect(await active()).toBe('Excerpt');
+    await page.keyboard.press('Enter');
+    expect(await snippet.isVisible()).toBe(true);
+    expect(await snippet.textContent()).toContain('Paris is the capital of France');
+    await page.screenshot({ path: join(SCREENSHOTS, 'widget-keyboard.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('ragedge-chat .panel').isVisible()).toBe(false);
-    expect(await active()).toBe('Open chat: Ask a question');
+    expect(await active()).toBe('Open chat');
     expect(await page.locator('ragedge-chat .launcher').getAttribute('aria-expanded')).toBe(
       'false',
     );

@@ -184,6 +184,32 @@ describe('the Worker in front of the real origin', () => {
     expect(response.headers.get('vary')).toContain('Origin');
   });
 
+  it('serves the reader config through the edge, with its preflight answered for GET', async () => {
+    const preflight = await fetch(`${edge.url}/api/v1/sites/docs/config`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://blog.example',
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'x-site-key',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('GET');
+    const config = await fetch(`${edge.url}/api/v1/sites/docs/config`, {
+      headers: { 'X-Site-Key': siteKey },
+    });
+    expect(config.status).toBe(200);
+    const body = (await config.json()) as { site: { name: string; suggestions: string[] } };
+    expect(body.site).toMatchObject({ name: 'docs', suggestions: [] });
+    // A page the site does not allow reads the refusal (not a network error) through the edge.
+    const stranger = await fetch(`${edge.url}/api/v1/sites/docs/config`, {
+      headers: { 'X-Site-Key': siteKey, Origin: 'https://stranger.example' },
+    });
+    expect(stranger.status).toBe(403);
+    expect(stranger.headers.get('access-control-allow-origin')).toBe('https://stranger.example');
+    await stranger.arrayBuffer();
+  });
+
   it('with two origins and one killed, requests keep succeeding', {
     timeout: 120_000,
   }, async () => {

@@ -184,6 +184,41 @@ describe('backup.sh and verify-backup.sh on the real PostgreSQL + pgvector', () 
     }
   });
 
+  it('copies with rclone from the PATH cron gives it, and names the missing tool when it is not there', async () => {
+    const shims = tempDir('rclone');
+    try {
+      const calls = join(shims, 'calls.log');
+      writeFileSync(join(shims, 'rclone'), `#!/bin/sh\necho "$*" >> ${calls}\n`, { mode: 0o755 });
+      const env = { BACKUP_S3_URL: '', BACKUP_RCLONE_REMOTE: 'r2:ragedge-backups/vps1' };
+      // cron's own PATH, with the directory the package installs rclone into standing first.
+      const cronPath = `${shims}:/usr/bin:/bin`;
+      const ok = await runCommand(
+        'bash',
+        ['scripts/backup.sh', '--dir', dir, '--database-url', url],
+        {
+          env: { ...env, PATH: cronPath },
+        },
+      );
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(readFileSync(calls, 'utf8')).toMatch(
+        /^copy .*\.dump .*\.counts r2:ragedge-backups\/vps1$/m,
+      );
+      const missing = await runCommand(
+        'bash',
+        ['scripts/backup.sh', '--dir', dir, '--database-url', url],
+        {
+          env: { ...env, PATH: '/usr/bin:/bin', BACKUP_RCLONE: 'rclone-not-installed' },
+        },
+      );
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toMatch(
+        /'rclone-not-installed' is not installed or not in PATH \(\/usr\/bin:\/bin\)/,
+      );
+    } finally {
+      rmSync(shims, { recursive: true, force: true });
+    }
+  });
+
   it('fails without leaving a partial file when the database cannot be reached', async () => {
     const before = readdirSync(dir).sort();
     const result = await runCommand('bash', [

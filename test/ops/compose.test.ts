@@ -93,7 +93,13 @@ describe('docker-compose files', () => {
     const compose = (await parseYaml(join(ROOT, 'docker-compose.prod.yml'))) as unknown as {
       services: Record<
         string,
-        { command?: string; shm_size?: string; image?: string; env_file?: string }
+        {
+          command?: string;
+          shm_size?: string;
+          image?: string;
+          env_file?: string;
+          mem_limit?: string;
+        }
       >;
     };
     const db = compose.services.db!;
@@ -107,12 +113,15 @@ describe('docker-compose files', () => {
     expect(Number(setting('max_connections'))).toBeLessThanOrEqual(50);
     expect(mb(setting('work_mem'))).toBeLessThanOrEqual(8);
     expect(mb(db.shm_size)).toBeGreaterThan(mb(setting('maintenance_work_mem')));
+    // Unset, each autovacuum worker (3 by default) may take maintenance_work_mem.
+    expect(3 * mb(setting('autovacuum_work_mem'))).toBeLessThan(mb(db.mem_limit) / 2);
     expect(compose.services['redis-cache']!.command).toMatch(
       /--maxmemory \d+mb --maxmemory-policy allkeys-lru/,
     );
     expect(compose.services['redis-limits']!.command).toMatch(/--maxmemory-policy noeviction/);
     expect(compose.services['redis-limits']!.command).toMatch(/--appendonly yes/);
-    for (const name of ['db', 'origin']) expect(compose.services[name]!.env_file).toBe('.env');
+    for (const name of ['db', 'origin-blue', 'origin-green'])
+      expect(compose.services[name]!.env_file).toBe('.env');
   });
 
   it('.env is ignored by git and .env.example holds no real secret', async () => {

@@ -100,7 +100,7 @@ export interface NginxInstance {
 }
 
 /** The main config the rendered server blocks are included from, as the Debian package does. */
-function mainConfig(prefix: string, rendered: string): string {
+export function mainConfig(prefix: string, rendered: string): string {
   const tmp = join(prefix, 'tmp');
   mkdirSync(tmp, { recursive: true });
   return [

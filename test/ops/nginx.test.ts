@@ -512,8 +512,39 @@ describe('nginx/render.sh', () => {
       const conf = readFileSync(join(dir, 'out', 'ragedge.conf'), 'utf8');
       expect(conf).toContain('server_name rag.example.org www.rag.example.org;');
       expect(conf).toContain('listen 443 ssl http2;');
-      expect(conf).toContain('server 127.0.0.1:8000;');
+      expect(conf).toContain(`include ${join(dir, 'out')}/upstream.conf;`);
+      const upstream = join(dir, 'out', 'upstream.conf');
+      expect(readFileSync(upstream, 'utf8')).toContain('server 127.0.0.1:8001;');
       expect(conf).not.toContain('never-copied');
+      // After the first render the upstream belongs to deploy.sh: rendering again keeps it.
+      const switched = await runCommand('bash', [
+        join(ROOT, 'nginx/render.sh'),
+        '--out',
+        join(dir, 'out'),
+        '--set-upstream',
+        '127.0.0.1:8002',
+      ]);
+      expect(switched.code).toBe(0);
+      const again = await runCommand('bash', [
+        join(ROOT, 'nginx/render.sh'),
+        '--out',
+        join(dir, 'out'),
+        '--env',
+        envFile,
+      ]);
+      expect(again.code).toBe(0);
+      expect(readFileSync(upstream, 'utf8')).toContain('server 127.0.0.1:8002;');
+      expect(
+        (
+          await runCommand('bash', [
+            join(ROOT, 'nginx/render.sh'),
+            '--out',
+            dir,
+            '--set-upstream',
+            'x; evil',
+          ])
+        ).code,
+      ).toBe(2);
       expect(conf).not.toMatch(/\$\{[A-Z_]+\}/);
       const tls = readFileSync(join(dir, 'out', 'snippets', 'tls.conf'), 'utf8');
       expect(tls).toContain('ssl_certificate /etc/ssl/certs/origin.pem;');

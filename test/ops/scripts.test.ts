@@ -1,4 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, runCommand, tempDir } from './helpers.js';
@@ -28,6 +30,9 @@ const OPS_SCRIPTS = [
   'scripts/verify-backup.sh',
   'scripts/weekly-maintenance.sh',
   'scripts/setup-swap.sh',
+  'scripts/alert.sh',
+  'scripts/cron-run.sh',
+  'deploy/bootstrap-vps.sh',
   'scripts/harden-host.sh',
 ];
 
@@ -212,5 +217,62 @@ describe('scripts/weekly-maintenance.sh', () => {
     // Memory moves while the test runs; a few points of slack.
     expect(Math.abs(mem - memPct)).toBeLessThanOrEqual(5);
     expect(mem).toBeGreaterThan(0);
+  });
+});
+
+describe('alerts: scripts/alert.sh and cron-run.sh through a webhook', () => {
+  it('posts the message as Slack, Discord or plain text, escaped, and fails loudly when nothing is set', async () => {
+    const bodies: Array<{ type: string; body: string }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (part: Buffer) => {
+        body += part.toString();
+      });
+      req.on('end', () => {
+        bodies.push({ type: req.headers['content-type'] ?? '', body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const message = 'backup "daily" FAILED\\ exit 1\nline two';
+    const none = { RAGEDGE_OPS_ENV: '/nonexistent', ALERT_COMMAND: '' };
+    try {
+      for (const format of ['slack', 'discord', 'text']) {
+        const sent = await runCommand('bash', ['scripts/alert.sh', message], {
+          env: { ...none, ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_FORMAT: format },
+        });
+        expect(sent.code, sent.stderr).toBe(0);
+      }
+      expect(JSON.parse(bodies[0]!.body)).toEqual({ text: message });
+      expect(JSON.parse(bodies[1]!.body)).toEqual({ content: message });
+      expect(bodies[2]).toEqual({ type: 'text/plain; charset=utf-8', body: message });
+
+      const unset = await runCommand('bash', ['scripts/alert.sh', 'hello'], {
+        env: { ...none, ALERT_WEBHOOK_URL: '' },
+      });
+      expect(unset.code).toBe(1);
+      expect(unset.stderr).toMatch(/ALERT NOT DELIVERED .*: hello/);
+
+      const logs = tempDir('cron-run');
+      try {
+        const job = await runCommand(
+          'bash',
+          ['scripts/cron-run.sh', 'nightly', 'bash', '-c', 'echo working; exit 4'],
+          { env: { ...none, ALERT_WEBHOOK_URL: url, RAGEDGE_LOG_DIR: logs } },
+        );
+        expect(job.code).toBe(4);
+        expect(readFileSync(join(logs, 'nightly.log'), 'utf8')).toMatch(
+          /=== nightly start .*\nworking\n=== nightly end .*: exit 4/,
+        );
+        expect(JSON.parse(bodies.at(-1)!.body).text).toMatch(
+          /nightly FAILED \(exit 4\)[\s\S]*working/,
+        );
+      } finally {
+        rmSync(logs, { recursive: true, force: true });
+      }
+    } finally {
+      server.close();
+    }
   });
 });

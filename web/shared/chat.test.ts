@@ -37,17 +37,27 @@ afterAll(async () => {
 const frame = (id: string, event: string, data: unknown) =>
   `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
-async function run(signal = new AbortController().signal) {
+async function run(signal = new AbortController().signal, backoffMs: number[] = [], target = url) {
   seen.length = 0;
   const out = {
     text: '',
     sources: [] as Source[],
     meta: [] as unknown[],
     done: 0,
+    restarts: 0,
     failures: [] as ChatFailure[],
+    retries: [] as number[],
   };
   await streamChat(
-    { url, key: 'pk_test', message: 'Hi?', conversationId: undefined, signal, retries: 2 },
+    {
+      url: target,
+      key: 'pk_test',
+      message: 'Hi?',
+      conversationId: undefined,
+      signal,
+      retries: 2,
+      backoffMs,
+    },
     {
       meta: (meta) => out.meta.push(meta),
       sources: (sources) => {
@@ -60,6 +70,11 @@ async function run(signal = new AbortController().signal) {
         out.done += 1;
       },
       fail: (failure) => out.failures.push(failure),
+      restart: () => {
+        out.restarts += 1;
+        out.text = '';
+      },
+      retrying: (ms) => out.retries.push(ms),
     },
   );
   return out;
@@ -109,6 +124,33 @@ describe('streamChat', () => {
     expect(seen[1]!.headers['x-site-key']).toBe('pk_test');
   });
 
+  it('asks again, from the start, after a shutting_down event and its retry delay', async () => {
+    let calls = 0;
+    const at: number[] = [];
+    handler = (_req, res) => {
+      calls += 1;
+      at.push(Date.now());
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (calls === 1) {
+        res.write(frame('abcdefghijkl.1', 'token', { text: 'Half an ' }));
+        res.end(
+          `retry: 200\n${frame('abcdefghijkl.2', 'error', { code: 'shutting_down', retryable: true, retryAfterMs: 200 })}`,
+        );
+        return;
+      }
+      res.end(
+        frame('mnopqrstuvwx.1', 'token', { text: 'A whole answer' }) +
+          frame('mnopqrstuvwx.2', 'done', {}),
+      );
+    };
+    const out = await run();
+    expect(out).toMatchObject({ text: 'A whole answer', done: 1, restarts: 1, failures: [] });
+    // A new question, not a resume: the stream it named is gone with the old process.
+    expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, undefined]);
+    expect(JSON.parse(seen[1]!.body)).toEqual({ message: 'Hi?' });
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(180);
+  });
+
   it('gives up after its retries and says the connection dropped', async () => {
     handler = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -117,9 +159,7 @@ describe('streamChat', () => {
     };
     const out = await run();
     expect(seen).toHaveLength(3);
-    expect(out.failures).toEqual([
-      { code: 'dropped', message: 'The connection dropped. Please ask again.' },
-    ]);
+    expect(out.failures).toEqual([{ kind: 'dropped', code: 'dropped' }]);
   });
 
   it('puts a 429 in words with its Retry-After', async () => {
@@ -129,30 +169,59 @@ describe('streamChat', () => {
     };
     const out = await run();
     expect(out.failures).toEqual([
-      {
-        code: 'rate_limited',
-        status: 429,
-        retryAfter: 17,
-        message: 'Too many questions right now. Please wait 17 seconds and try again.',
-      },
+      { kind: 'limited', code: 'rate_limited', status: 429, retryAfter: 17 },
     ]);
   });
 
-  it('puts a 503 and an SSE maintenance event in words', async () => {
-    const words =
-      'The assistant is down for maintenance right now. Please try again in a few minutes.';
-    handler = (_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'unavailable', message: 'x', requestId: 'r' } }));
-    };
-    expect((await run()).failures[0]!.message).toBe(words);
+  it('tells maintenance (no retry) from an unreachable origin (retried with backoff)', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(frame('', 'error', { code: 'maintenance', message: 'back soon', retryAfter: 30 }));
     };
-    const out = await run();
-    expect(out.failures).toEqual([{ code: 'maintenance', message: words }]);
+    const maintenance = await run(undefined, [5, 5]);
+    expect(maintenance.failures).toEqual([
+      { kind: 'maintenance', code: 'maintenance', retryAfter: 30 },
+    ]);
     expect(seen).toHaveLength(1);
+
+    // The edge's stream for an origin it cannot reach: asked again after each wait, then given up.
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(frame('', 'error', { code: 'origin_unavailable', message: 'x' }));
+    };
+    const down = await run(undefined, [5, 10]);
+    expect(down.retries).toEqual([5, 10]);
+    expect(seen).toHaveLength(3);
+    expect(down.failures).toEqual([{ kind: 'unreachable', code: 'origin_unavailable' }]);
+
+    // A 503 from an overloaded origin is retried the same way, and a later success is used.
+    let calls = 0;
+    handler = (_req, res) => {
+      calls += 1;
+      if (calls === 1) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'unavailable', message: 'x', requestId: 'r' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(frame('a.1', 'token', { text: 'ok' }) + frame('a.2', 'done', { cited: [] }));
+    };
+    const busy = await run(undefined, [5]);
+    expect(busy).toMatchObject({ text: 'ok', done: 1, failures: [], retries: [5] });
+  });
+
+  it('retries a refused connection with backoff, then says the assistant is unreachable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const out = await run(
+      undefined,
+      [5, 10, 20],
+      `http://127.0.0.1:${port}/api/v1/sites/docs/chat`,
+    );
+    expect(out.retries).toEqual([5, 10, 20]);
+    expect(out.failures).toEqual([{ kind: 'unreachable', code: 'unreachable' }]);
   });
 
   it('shows the validation message of a 400 and refuses a 403 in words', async () => {
@@ -164,12 +233,19 @@ describe('streamChat', () => {
         }),
       );
     };
-    expect((await run()).failures[0]!.message).toBe('message: must be at most 4000 characters');
+    expect((await run()).failures[0]).toMatchObject({
+      kind: 'failed',
+      detail: 'message: must be at most 4000 characters',
+    });
     handler = (_req, res) => {
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'forbidden', message: 'no' } }));
     };
-    expect((await run()).failures[0]!.message).toBe('This chat is not enabled on this website.');
+    expect((await run()).failures[0]).toEqual({
+      kind: 'forbidden',
+      code: 'forbidden',
+      status: 403,
+    });
   });
 
   it('stops quietly when aborted mid-stream', async () => {

@@ -1,3 +1,4 @@
+import type { StringKey } from './i18n.js';
 import { createSseParser } from './sse.js';
 
 /** A source as the origin sends it in the `sources` event. */
@@ -9,21 +10,40 @@ export interface Source {
   snippet?: string;
 }
 
-/** Why an answer could not be had, in words for a reader, with the API's code. */
+/** The `done` event: how the answer ended, which sources it cites, and its feedback handle. */
+export interface Done {
+  finishReason?: 'stop' | 'no_answer';
+  cited?: number[];
+  messageId?: string;
+  feedbackToken?: string;
+}
+
+/**
+ * Why an answer (or the site's config) could not be had. `kind` names the reader's message in
+ * the strings table; `detail` is the API's own words for a request the reader can fix (too long).
+ */
 export interface ChatFailure {
+  kind: Extract<
+    StringKey,
+    'forbidden' | 'retrying' | 'unreachable' | 'maintenance' | 'limited' | 'failed' | 'dropped'
+  >;
   code: string;
-  message: string;
   status?: number;
-  /** Seconds to wait before asking again (HTTP 429/503 `Retry-After`). */
+  /** Seconds to wait before asking again (HTTP 429 `Retry-After`). */
   retryAfter?: number;
+  detail?: string;
 }
 
 export interface ChatHandlers {
   meta(meta: { conversationId?: string; requestId?: string }): void;
   sources(sources: Source[]): void;
   token(text: string): void;
-  done(): void;
+  done(done: Done): void;
   fail(failure: ChatFailure): void;
+  /** The assistant could not be reached; another try follows in `delayMs`. */
+  retrying?(delayMs: number): void;
+  /** The origin restarted mid-answer and the question is being asked again: drop the partial text. */
+  restart?(): void;
 }
 
 export interface ChatRequest {
@@ -35,21 +55,32 @@ export interface ChatRequest {
   signal: AbortSignal;
   /** Reconnections with `Last-Event-ID` after a dropped stream. */
   retries?: number;
+  /** Waits before each new try when the assistant cannot be reached at all. */
+  backoffMs?: readonly number[];
+  /** The fetch to use; the global one unless a test or an embedder passes its own. */
+  fetch?: typeof fetch;
 }
 
-/** The words a reader sees for each failure the API (or the edge in front of it) reports. */
-export function describeFailure(code: string, status: number, retryAfter?: number): string {
-  if (code === 'rate_limited' || status === 429) {
-    return `Too many questions right now. Please wait ${retryAfter ?? 30} seconds and try again.`;
+/** Waits between tries at an unreachable assistant: about 15 s in all before giving up. */
+export const BACKOFF_MS = [1000, 2000, 4000, 8000] as const;
+
+/** What a failed response means for the reader, from its error code and HTTP status. */
+export function classify(code: string, status: number, retryAfter?: number): ChatFailure {
+  const base = {
+    code: code || `http_${status}`,
+    ...(status ? { status } : {}),
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+  };
+  if (code === 'rate_limited' || status === 429) return { kind: 'limited', ...base };
+  if (code === 'maintenance') return { kind: 'maintenance', ...base };
+  // The edge could not reach the origin, or the origin is overloaded: worth trying again.
+  if (code === 'origin_unavailable' || status === 502 || status === 503 || status === 504) {
+    return { kind: 'unreachable', ...base };
   }
-  if (code === 'maintenance' || code === 'origin_unavailable' || status === 503) {
-    return 'The assistant is down for maintenance right now. Please try again in a few minutes.';
+  if (code === 'forbidden' || code === 'unauthorized' || status === 403 || status === 401) {
+    return { kind: 'forbidden', ...base };
   }
-  if (code === 'forbidden' || status === 403) {
-    return 'This chat is not enabled on this website.';
-  }
-  if (code === 'cancelled') return 'Stopped.';
-  return 'Something went wrong while answering. Please try again.';
+  return { kind: 'failed', ...base };
 }
 
 async function failureOf(response: Response): Promise<ChatFailure> {
@@ -63,53 +94,102 @@ async function failureOf(response: Response): Promise<ChatFailure> {
     // not the JSON error shape: the status alone decides
   }
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
-  const words = describeFailure(code, response.status, retryAfter);
-  return {
-    code: code || `http_${response.status}`,
-    message: code === 'validation_failed' && message !== '' ? message : words,
-    status: response.status,
-    ...(retryAfter === undefined ? {} : { retryAfter }),
-  };
+  const failure = classify(code, response.status, retryAfter);
+  if (code === 'validation_failed' && message !== '') failure.detail = message;
+  return failure;
 }
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const wait = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 
 /**
- * Asks one question and streams the answer into `on`. A stream that drops before its `done` or
- * `error` event is resumed with `Last-Event-ID` (same POST, as the origin expects), up to
- * `retries` times; events already seen are not repeated by the origin.
+ * Fetches with backoff while the assistant is unreachable (no response at all, or the edge's
+ * "origin unavailable"): `onRetry` is told before each wait. Returns the last response, or a
+ * failure of kind `unreachable` once the waits are spent.
+ */
+export async function fetchWithBackoff(
+  url: string,
+  init: RequestInit & { signal?: AbortSignal },
+  backoffMs: readonly number[] = BACKOFF_MS,
+  onRetry?: (delayMs: number) => void,
+  send: typeof fetch = fetch,
+): Promise<Response | ChatFailure> {
+  for (let attempt = 0; ; attempt++) {
+    let failure: ChatFailure;
+    try {
+      const response = await send(url, init);
+      if (response.ok) return response;
+      failure = await failureOf(response.clone());
+      if (failure.kind !== 'unreachable') return response;
+    } catch {
+      // No response at all: the network, or the assistant's host, is down.
+      failure = { kind: 'unreachable', code: 'unreachable' };
+    }
+    const delay = backoffMs[attempt];
+    if (delay === undefined || init.signal?.aborted) return failure;
+    onRetry?.(delay);
+    await wait(delay, init.signal);
+  }
+}
+
+/**
+ * Asks one question and streams the answer into `on`. An unreachable assistant is retried with
+ * backoff before giving up. A stream that drops before its `done` or `error` event is resumed
+ * with `Last-Event-ID` (same POST, as the origin expects), up to `retries` times; events already
+ * seen are not repeated by the origin. A `shutting_down` event (the origin is stopping, as in a
+ * blue-green deploy) makes it ask the question again after the given delay.
  */
 export async function streamChat(request: ChatRequest, on: ChatHandlers): Promise<void> {
   let lastId = '';
   let finished = false;
+  let unreachableTries = 0;
+  // Set by a `shutting_down` event: the answering origin is going away (a deploy), so the
+  // question is asked again, from the start, after the delay it gave; another origin answers.
+  let askAgainAfter: number | undefined;
+  const backoff = request.backoffMs ?? BACKOFF_MS;
   const retries = request.retries ?? 3;
   for (let attempt = 0; attempt <= retries && !finished; attempt++) {
-    if (attempt > 0) await wait(300 * attempt);
+    if (askAgainAfter !== undefined) {
+      await wait(askAgainAfter, request.signal);
+      askAgainAfter = undefined;
+      lastId = '';
+      on.restart?.();
+    } else if (attempt > 0) await wait(300 * attempt, request.signal);
     if (request.signal.aborted) return;
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'X-Site-Key': request.key,
     };
     if (lastId !== '') headers['Last-Event-ID'] = lastId;
-    let response: Response;
-    try {
-      response = await fetch(request.url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(
-          request.conversationId === undefined
-            ? { message: request.message }
-            : { message: request.message, conversationId: request.conversationId },
-        ),
-        signal: request.signal,
-        credentials: 'omit',
-      });
-    } catch {
-      if (request.signal.aborted) return;
-      // No response at all on the first try: the browser refused it (CORS: the site does not
-      // list this page's origin) or the network is down. A later try is a dropped resume.
+    const init = {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(
+        request.conversationId === undefined
+          ? { message: request.message }
+          : { message: request.message, conversationId: request.conversationId },
+      ),
+      signal: request.signal,
+      credentials: 'omit' as const,
+    };
+    // Only a first try waits out an unreachable assistant; a resume that fails is a drop.
+    const response = await fetchWithBackoff(
+      request.url,
+      init,
+      lastId === '' ? backoff : [],
+      on.retrying,
+      request.fetch,
+    );
+    if (request.signal.aborted) return;
+    if (!(response instanceof Response)) {
       if (lastId === '') {
-        on.fail({ code: 'unreachable', message: describeFailure('forbidden', 0) });
+        on.fail(response);
         return;
       }
       continue;
@@ -118,6 +198,7 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
       on.fail(await failureOf(response));
       return;
     }
+    let again = false;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     const parse = createSseParser((event) => {
       if (event.id !== '') lastId = event.id;
@@ -132,11 +213,26 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
       else if (event.event === 'token') on.token(String(data.text ?? ''));
       else if (event.event === 'done') {
         finished = true;
-        on.done();
+        on.done(data as Done);
       } else if (event.event === 'error') {
-        finished = true;
         const code = String(data.code ?? 'internal');
-        on.fail({ code, message: describeFailure(code, 0, Number(data.retryAfter) || undefined) });
+        if (code === 'shutting_down') {
+          askAgainAfter = Math.min(Math.max(Number(data.retryAfterMs) || 1000, 100), 10_000);
+          return;
+        }
+        const retryAfter =
+          Number(data.retryAfter) || Math.ceil(Number(data.retryAfterMs) / 1000) || undefined;
+        const failure = classify(code, 0, retryAfter);
+        const delay = backoff[unreachableTries];
+        // The edge's stream for "origin unavailable" before any answer: wait and ask again.
+        if (failure.kind === 'unreachable' && lastId === '' && delay !== undefined) {
+          unreachableTries += 1;
+          again = true;
+          on.retrying?.(delay);
+          return;
+        }
+        finished = true;
+        on.fail(failure);
       }
     });
     try {
@@ -148,8 +244,75 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
     } catch {
       if (request.signal.aborted) return;
     }
+    if (again) {
+      await wait(backoff[unreachableTries - 1]!, request.signal);
+      attempt -= 1;
+    }
   }
-  if (!finished && !request.signal.aborted) {
-    on.fail({ code: 'dropped', message: 'The connection dropped. Please ask again.' });
+  if (!finished && !request.signal.aborted) on.fail({ kind: 'dropped', code: 'dropped' });
+}
+
+/** Fetches the reader config of a site (`GET …/config`), waiting out an unreachable assistant. */
+export async function fetchConfig(
+  base: string,
+  site: string,
+  key: string,
+  onRetry?: (delayMs: number) => void,
+  backoffMs: readonly number[] = BACKOFF_MS,
+): Promise<SiteConfig | ChatFailure> {
+  const response = await fetchWithBackoff(
+    `${base}/api/v1/sites/${encodeURIComponent(site)}/config`,
+    { headers: { 'X-Site-Key': key }, credentials: 'omit' },
+    backoffMs,
+    onRetry,
+  );
+  if (!(response instanceof Response)) return response;
+  if (!response.ok) return failureOf(response);
+  try {
+    return ((await response.json()) as { site: SiteConfig }).site;
+  } catch {
+    return { kind: 'failed', code: 'bad_config' };
+  }
+}
+
+/** What the origin tells readers about a site. */
+export interface SiteConfig {
+  name: string;
+  title: string;
+  suggestions: string[];
+  handoffUrl: string | null;
+  lang: string | null;
+}
+
+/**
+ * Records a reader's vote on an answer (`POST …/messages/:id/feedback` with the answer's feedback
+ * token). Resolves to whether the origin took it.
+ */
+export async function sendFeedback(
+  base: string,
+  site: string,
+  key: string,
+  done: Done,
+  rating: 'up' | 'down',
+  comment?: string,
+): Promise<boolean> {
+  if (done.messageId === undefined) return false;
+  try {
+    const response = await fetch(
+      `${base}/api/v1/sites/${encodeURIComponent(site)}/messages/${encodeURIComponent(done.messageId)}/feedback`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Site-Key': key },
+        body: JSON.stringify({
+          rating,
+          ...(comment ? { comment: comment.slice(0, 1000) } : {}),
+          ...(done.feedbackToken ? { token: done.feedbackToken } : {}),
+        }),
+        credentials: 'omit',
+      },
+    );
+    return response.ok;
+  } catch {
+    return false;
   }
 }

@@ -11,6 +11,17 @@ export function vectorIndexName(dimension: number): string {
   return `chunks_embedding_hnsw_${dimension}`;
 }
 
+/** The statement that builds the partial HNSW index of `dimension` (if it does not exist). */
+export function vectorIndexDdl(dimension: number): string {
+  if (!Number.isInteger(dimension) || dimension < 1 || dimension > 16_000) {
+    throw new Error(`invalid vector dimension ${dimension}`);
+  }
+  return `create index if not exists ${vectorIndexName(dimension)} on chunks
+       using hnsw ((embedding::vector(${dimension})) vector_cosine_ops)
+       with (m = 16, ef_construction = 64)
+       where vector_dims(embedding) = ${dimension}`;
+}
+
 /**
  * The `embedding` column is untyped so that sites embedded at different dimensions can share it.
  * pgvector indexes one dimension per index, through an expression cast and a partial predicate;
@@ -33,12 +44,7 @@ export async function ensureVectorIndex(pool: pg.Pool, dimension: number): Promi
   try {
     await client.query('begin');
     await client.query('select pg_advisory_xact_lock($1)', [VECTOR_INDEX_LOCK_KEY]);
-    await client.query(
-      `create index if not exists ${name} on chunks
-       using hnsw ((embedding::vector(${dimension})) vector_cosine_ops)
-       with (m = 16, ef_construction = 64)
-       where vector_dims(embedding) = ${dimension}`,
-    );
+    await client.query(vectorIndexDdl(dimension));
     await client.query('commit');
     known.add(dimension);
   } catch (error) {

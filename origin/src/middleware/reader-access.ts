@@ -6,11 +6,11 @@ import { parseWith } from '../lib/validate.js';
 import { SiteName } from '../routes/schemas.js';
 import { getSite, getSiteByPublicKey, PUBLIC_KEY, type Site } from '../store/sites.js';
 
-/** The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search)`. */
-export const READER_ROUTE = /^\/api\/v1\/sites\/([^/]+)\/(chat|search)$/;
+/** The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search|config)`. */
+export const READER_ROUTE = /^\/api\/v1\/sites\/([^/]+)\/(chat|search|config)$/;
 
 const CORS_HEADERS = {
-  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
   'Access-Control-Allow-Headers': 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id',
   'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After',
   'Access-Control-Max-Age': '600',
@@ -59,9 +59,18 @@ export function readerAccess(options: {
       // Browsers send Origin on same-origin POSTs too; another page cannot claim this host's.
       (options.sameOrigin === true && origin === new URL(c.req.url).origin);
     if (!allowed) {
+      // Readable by the page (CORS headers on the refusal only), so that a widget can tell "not
+      // enabled on this site" from an unreachable assistant, as it can through the edge.
       throw new AppError(
         'forbidden',
         `this site does not accept requests from ${origin}; add it to the site's allowed origins`,
+        {
+          headers: {
+            'Access-Control-Allow-Origin': origin,
+            'Access-Control-Expose-Headers': CORS_HEADERS['Access-Control-Expose-Headers'],
+            Vary: 'Origin',
+          },
+        },
       );
     }
     if (origin !== undefined) setCors(c, origin);

@@ -5,6 +5,9 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
+import { rankLexical } from './bm25.js';
+import { type FusedHit, fuseRanks, type RankedHit, singleList } from './fusion.js';
+import type { LexicalIndexes } from './lexical-indexes.js';
 import { lexicalQueryText } from './query-text.js';
 import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
 import {
@@ -12,7 +15,7 @@ import {
   bind,
   CHUNK_DETAILS_SQL,
   filterSql,
-  hybridSql,
+  LEXICAL_STATE_SQL,
   lexicalSql,
   vectorSql,
 } from './sql.js';
@@ -94,67 +97,64 @@ interface Candidate {
 }
 
 /**
- * The retrieval statement of a search, bound: what `SearchService` runs, exported so that the
- * benchmark can time the same statement without the API around it.
+ * The SQL statement of one ranked list (vector kNN, or BM25 with feedback) of a search, bound:
+ * what `SearchService` runs when the list is not served from memory, exported so that tests and
+ * the benchmark can run the same statement.
  */
 export function retrievalStatement(
   site: Pick<Site, 'id' | 'embeddingDim'>,
-  request: Pick<SearchRequest, 'mode' | 'query' | 'filter'>,
+  request: { mode: 'vector' | 'fulltext'; query: string; filter?: SearchFilter | undefined },
   depth: number,
   vector: string | null,
   settings: SearchSettings,
 ): BoundSql {
   const filter = filterSql(request.filter ?? {});
-  const dimension = site.embeddingDim ?? 0;
   const sql =
-    request.mode === 'vector'
-      ? vectorSql(dimension, filter)
-      : request.mode === 'fulltext'
-        ? lexicalSql(filter)
-        : hybridSql(dimension, filter);
-  const feedback = settings.feedbackDocs > 0 && settings.feedbackTerms > 0;
+    request.mode === 'vector' ? vectorSql(site.embeddingDim ?? 0, filter) : lexicalSql(filter);
   return bind(sql, {
     site: site.id,
     vector,
     query: lexicalQueryText(request.query),
     depth,
-    k1: settings.bm25K1,
-    b: settings.bm25B,
-    feedback_docs: settings.feedbackDocs,
-    feedback_terms: settings.feedbackTerms,
-    original_weight: feedback ? settings.originalWeight : 1,
-    rrf_k: settings.rrfK,
-    vector_weight: settings.vectorWeight,
-    fulltext_weight: settings.fulltextWeight,
+    ...bm25Params(settings),
     sources: request.filter?.source ?? null,
     metadata:
       request.filter?.metadata === undefined ? null : JSON.stringify(request.filter.metadata),
   });
 }
 
-function candidate(
-  id: number,
-  vectorRank: number | null,
-  vectorSimilarity: number | null,
-  fulltextRank: number | null,
-  fulltextScore: number | null,
-  fused: number,
-): Candidate {
+/** The lexical ranker's parameters from the settings (feedback off: the original weight is 1). */
+function bm25Params(settings: SearchSettings) {
+  const feedback = settings.feedbackDocs > 0 && settings.feedbackTerms > 0;
   return {
-    id,
-    scores: { vectorRank, vectorSimilarity, fulltextRank, fulltextScore, fused, rerank: null },
+    k1: settings.bm25K1,
+    b: settings.bm25B,
+    feedback_docs: settings.feedbackDocs,
+    feedback_terms: settings.feedbackTerms,
+    original_weight: feedback ? settings.originalWeight : 1,
   };
 }
 
 /** Retrieved passages read for the question's words: the candidates of a usual search. */
 const MAX_EVIDENCE_PASSAGES = 100;
 
+/** True when the filter restricts anything (so a list must join chunks to documents). */
+function hasFilter(filter: SearchFilter | undefined): boolean {
+  return filterSql(filter ?? {}) !== '';
+}
+
+function toCandidate(hit: FusedHit): Candidate {
+  const { id, ...scores } = hit;
+  return { id, scores: { ...scores, rerank: null } };
+}
+
 /** pgvector's largest `hnsw.ef_search`. */
 const MAX_EF_SEARCH = 1000;
 
 /**
- * Hybrid retrieval: vector kNN and BM25 inside PostgreSQL, fused by reciprocal rank fusion in
- * the same statement, then the top candidates reranked in process.
+ * Hybrid retrieval: the vector kNN from pgvector and BM25 from the site's in-memory postings (or
+ * from SQL when they are not loaded, or a filter applies), read in one repeatable-read
+ * transaction, fused by reciprocal rank fusion, then the top candidates reranked in process.
  */
 export class SearchService {
   constructor(
@@ -164,11 +164,18 @@ export class SearchService {
       reranker: Reranker | null;
       settings: SearchSettings;
       metrics?: Pick<Metrics, 'retrievalDuration'>;
+      /** In-memory postings; without them every lexical list is ranked in SQL. */
+      lexicalIndexes?: LexicalIndexes | undefined;
     },
   ) {}
 
   get settings(): SearchSettings {
     return this.deps.settings;
+  }
+
+  /** The in-memory postings this service ranks from, if any. */
+  get lexicalIndexes(): LexicalIndexes | undefined {
+    return this.deps.lexicalIndexes;
   }
 
   get reranker(): Reranker | null {
@@ -223,64 +230,73 @@ export class SearchService {
     vector: string | null,
   ): Promise<Candidate[]> {
     const { settings } = this.deps;
-    const bound = retrievalStatement(site, request, depth, vector, settings);
+    const statement = (mode: 'vector' | 'fulltext') =>
+      retrievalStatement(site, { ...request, mode }, depth, vector, settings);
     const client = await this.deps.db.pool.connect();
     try {
-      await client.query('begin');
-      if (vector !== null) {
-        await client.query(
-          "select set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-          [String(Math.max(40, depth))],
-        );
-      }
+      // One snapshot for the version check and both lists: never a mix of two states.
+      await client.query('begin isolation level repeatable read');
       const { rows } = await client.query<{
-        id: number;
-        similarity?: number;
-        score?: number;
-        rank?: number;
-        vector_rank?: number | null;
-        vector_similarity?: number | null;
-        lexical_rank?: number | null;
-        lexical_score?: number | null;
-        fused?: number;
-      }>(bound.text, bound.values);
+        version: number;
+        lexical_chunks: number;
+        lexical_length: number;
+        terms: string[];
+      }>(LEXICAL_STATE_SQL, [
+        site.id,
+        lexicalQueryText(request.query),
+        String(Math.max(40, depth)),
+      ]);
+      const state = rows[0];
+      if (state === undefined) throw new AppError('not_found', 'the site was deleted');
+      const knn =
+        request.mode === 'fulltext'
+          ? null
+          : listOf(client.query(statement('vector')), 'similarity');
+      // Sent before the lexical ranking runs, so PostgreSQL walks the graph meanwhile.
+      knn?.catch(() => {});
+      let lexical: RankedHit[] | null = null;
+      if (request.mode !== 'vector') {
+        const index = hasFilter(request.filter)
+          ? null
+          : (this.deps.lexicalIndexes?.current(site.id, {
+              version: state.version,
+              lexicalChunks: state.lexical_chunks,
+              lexicalLength: state.lexical_length,
+            }) ?? null);
+        lexical =
+          index === null
+            ? await listOf(client.query(statement('fulltext')), 'score')
+            : rankLexical(index, state.terms, this.lexicalParams(), depth).map((hit) => ({
+                id: hit.id,
+                value: hit.score,
+              }));
+      }
+      const nearest = knn === null ? null : await knn;
       await client.query('commit');
-      return rows.map((row) => {
-        if (request.mode === 'vector') {
-          return candidate(
-            row.id,
-            row.rank!,
-            row.similarity!,
-            null,
-            null,
-            1 / (settings.rrfK + row.rank!),
-          );
-        }
-        if (request.mode === 'fulltext') {
-          return candidate(
-            row.id,
-            null,
-            null,
-            row.rank!,
-            row.score!,
-            1 / (settings.rrfK + row.rank!),
-          );
-        }
-        return candidate(
-          row.id,
-          row.vector_rank ?? null,
-          row.vector_similarity ?? null,
-          row.lexical_rank ?? null,
-          row.lexical_score ?? null,
-          row.fused!,
-        );
-      });
+      const fused =
+        nearest === null
+          ? singleList(lexical!, 'fulltext', settings.rrfK)
+          : lexical === null
+            ? singleList(nearest, 'vector', settings.rrfK)
+            : fuseRanks(nearest, lexical, settings, depth);
+      return fused.map(toCandidate);
     } catch (error) {
       await client.query('rollback').catch(() => {});
       throw error;
     } finally {
       client.release();
     }
+  }
+
+  private lexicalParams() {
+    const p = bm25Params(this.deps.settings);
+    return {
+      k1: p.k1,
+      b: p.b,
+      feedbackDocs: p.feedback_docs,
+      feedbackTerms: p.feedback_terms,
+      originalWeight: p.original_weight,
+    };
   }
 
   /** Reranks the top N fused candidates; the rest keep their fused order after them. */
@@ -387,4 +403,13 @@ export class SearchService {
       ];
     });
   }
+}
+
+/** A ranked list's rows (best first) as hits, reading `column` as the value. */
+async function listOf(
+  result: Promise<{ rows: Array<Record<string, unknown>> }>,
+  column: 'similarity' | 'score',
+): Promise<RankedHit[]> {
+  const { rows } = await result;
+  return rows.map((row) => ({ id: row.id as number, value: row[column] as number }));
 }

@@ -11,7 +11,11 @@
  *    best terms of the top `:feedback_docs` chunks of a first pass (RM3-style weights: term share
  *    of each chunk, weighted by the chunk's relative score, times idf; terms in more than a tenth of
  *    the chunks left out) join the query with `1 − :original_weight` of its weight.
- * 3. `hybrid`: both lists fused by weighted reciprocal rank fusion, in the same statement.
+ *
+ * Hybrid search runs both lists in one repeatable-read transaction and fuses them in
+ * `fusion.ts`; without a filter the lexical list usually comes from the in-memory postings
+ * (`bm25.ts`), which compute the same definition. Chunks and documents are joined only when a
+ * filter reads them: a bare kNN is what reaches the HNSW index best.
  */
 
 /** A statement with positional parameters, ready for `pg`. */
@@ -51,7 +55,7 @@ export function vectorSql(dimension: number, filter: string): string {
   return `
     with nearest as materialized (
       select c.id, c.embedding::vector(${n}) <=> :vector::vector(${n}) as distance
-      from chunks c join documents d on d.id = c.document_id
+      from chunks c ${filter === '' ? '' : 'join documents d on d.id = c.document_id'}
       where c.site_id = :site and vector_dims(c.embedding) = ${n} ${filter}
       order by c.embedding::vector(${n}) <=> :vector::vector(${n})
       limit :depth::int
@@ -113,30 +117,12 @@ export function lexicalSql(filter: string): string {
       ${BM25.replace('%TERMS%', 'expanded')}
     ), ranked as (
       select s.chunk_id as id, s.score
-      from scored s join chunks c on c.id = s.chunk_id join documents d on d.id = c.document_id
+      from scored s ${filter === '' ? '' : 'join chunks c on c.id = s.chunk_id join documents d on d.id = c.document_id'}
       where true ${filter}
       order by s.score desc, s.chunk_id
       limit :depth::int
     )
     select id, score, row_number() over (order by score desc, id) as rank from ranked order by score desc, id`;
-}
-
-/**
- * Both lists and their fusion in one statement: score = wv / (k + rank_v) + wl / (k + rank_l).
- * Uses everything the two lists use, plus :rrf_k, :vector_weight, :fulltext_weight.
- */
-export function hybridSql(dimension: number, filter: string): string {
-  return `
-    with v as (${vectorSql(dimension, filter)}),
-    l as (${lexicalSql(filter)})
-    select coalesce(v.id, l.id) as id,
-           v.rank as vector_rank, v.similarity as vector_similarity,
-           l.rank as lexical_rank, l.score as lexical_score,
-           coalesce(:vector_weight::float8 / (:rrf_k::int + v.rank), 0)
-             + coalesce(:fulltext_weight::float8 / (:rrf_k::int + l.rank), 0) as fused
-    from v full outer join l on l.id = v.id
-    order by fused desc, id
-    limit :depth::int`;
 }
 
 /** The chunks behind result ids, with what a citation shows. Params: $1 ids. */
@@ -151,3 +137,39 @@ function safeDimension(dimension: number): number {
   }
   return dimension;
 }
+
+/**
+ * What a search reads before it ranks in memory, in the same statement as the kNN's settings:
+ * the site's content version (the in-memory index serves only that version) and the query's
+ * lexemes through the same `to_tsvector('english', …)` as the chunks. Params: $1 site, $2 query
+ * text, $3 `hnsw.ef_search`.
+ */
+export const LEXICAL_STATE_SQL = `
+  select s.content_version::float8 as version, s.lexical_chunks::float8 as lexical_chunks,
+         s.lexical_length::float8 as lexical_length,
+         array(select lexeme from unnest(to_tsvector('english', $2::text))) as terms,
+         set_config('hnsw.ef_search', $3::text, true) as ef_search,
+         set_config('hnsw.iterative_scan', 'relaxed_order', true) as iterative_scan
+  from sites s where s.id = $1`;
+
+/** The counters an index load starts from and ends on. Params: $1 site. */
+export const SITE_LEXICAL_COUNTERS_SQL = `
+  select content_version::float8 as version, lexical_chunks::float8 as lexical_chunks,
+         lexical_length::float8 as lexical_length
+  from sites where id = $1`;
+
+/**
+ * One page of a site's postings grouped by term, in the primary key's order so that each page
+ * is an index range scan. Params: $1 site, $2 the last term of the previous page ('' at first),
+ * $3 terms per page.
+ */
+export const POSTINGS_PAGE_SQL = `
+  select t.term,
+         (select st.df from site_terms st where st.site_id = $1 and st.term = t.term) as df,
+         array_to_string(array_agg(t.chunk_id order by t.chunk_id), ',') as ids,
+         array_to_string(array_agg(t.tf order by t.chunk_id), ',') as tfs
+  from chunk_terms t
+  where t.site_id = $1 and t.term > $2
+  group by t.term
+  order by t.term
+  limit $3`;

@@ -64,6 +64,7 @@ export function siteJson(site: Site | SiteWithCounts) {
     ...('documentCount' in site
       ? { documentCount: site.documentCount, chunkCount: site.chunkCount }
       : {}),
+    settings: site.settings,
     createdAt: site.createdAt.toISOString(),
     updatedAt: site.updatedAt.toISOString(),
   };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/database.js';
+import type { StatisticsRefresher } from '../db/statistics.js';
 import { withTransaction } from '../db/transaction.js';
 import { ensureVectorIndex } from '../db/vector-index.js';
 import type { Embedder } from '../embedders/types.js';
@@ -76,6 +77,8 @@ export interface IngestionDeps {
   embedBatchSize: number;
   logger: Logger;
   metrics?: Pick<Metrics, 'ingestedChunks'>;
+  /** Told of every committed bulk write, so that the planner's statistics follow large ingests. */
+  statistics?: Pick<StatisticsRefresher, 'noteWrites'>;
 }
 
 /**
@@ -203,6 +206,7 @@ export class IngestionService {
           });
     // Counted after the commit: a rolled-back write stored nothing.
     this.deps.metrics?.ingestedChunks.inc(texts.length);
+    if (texts.length > 0) this.deps.statistics?.noteWrites(texts.length);
 
     const results = docs.map(
       (doc) =>

@@ -12,6 +12,8 @@ export interface Site {
   embedder: string | null;
   embeddingDim: number | null;
   contentVersion: number;
+  /** Per-site settings (suggested questions, hand-off link, language, webhook); see `SiteSettings`. */
+  settings: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -23,7 +25,7 @@ export interface SiteWithCounts extends Site {
 }
 
 const SITE_COLUMNS = `s.id, s.name, s.title, s.public_key, s.allowed_origins, s.embedder, s.embedding_dim,
-  s.content_version, s.created_at, s.updated_at`;
+  s.content_version, s.settings, s.created_at, s.updated_at`;
 
 interface SiteRow {
   id: number;
@@ -34,6 +36,7 @@ interface SiteRow {
   embedder: string | null;
   embedding_dim: number | null;
   content_version: number;
+  settings: Record<string, unknown> | null;
   created_at: Date;
   updated_at: Date;
   document_count?: number;
@@ -50,6 +53,7 @@ function toSite(row: SiteRow): Site {
     embedder: row.embedder,
     embeddingDim: row.embedding_dim,
     contentVersion: row.content_version,
+    settings: row.settings ?? {},
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -168,6 +172,8 @@ export async function updateSite(
     title?: string | undefined;
     allowedOrigins?: string[] | undefined;
     rotateKey?: boolean | undefined;
+    /** Merged into the stored settings; a key set to null is removed. */
+    settings?: Record<string, unknown> | undefined;
   },
 ): Promise<Site> {
   const { rows } = await db.query<SiteRow>(
@@ -175,6 +181,8 @@ export async function updateSite(
        title = coalesce($2, s.title),
        allowed_origins = coalesce($3, s.allowed_origins),
        public_key = case when $4 then $5 else s.public_key end,
+       settings = case when $6::jsonb is null then s.settings
+                       else jsonb_strip_nulls(s.settings || $6::jsonb) end,
        updated_at = now()
      where s.name = $1
      returning ${SITE_COLUMNS}`,
@@ -184,6 +192,7 @@ export async function updateSite(
       patch.allowedOrigins ?? null,
       patch.rotateKey === true,
       newPublicKey(),
+      patch.settings === undefined ? null : JSON.stringify(patch.settings),
     ],
   );
   const row = rows[0];

@@ -1,10 +1,14 @@
-import type { Source } from '../../shared/chat.js';
+import type { Done, Source } from '../../shared/chat.js';
 
 /** One message of a stored conversation. */
 export interface StoredMessage {
   role: 'user' | 'bot';
   text: string;
   sources?: Source[];
+  /** How the answer ended: its cited sources, refusal, and feedback handle. */
+  done?: Done;
+  /** The question this answer is for (for the hand-off and share links). */
+  question?: string;
   /** Shown under an answer that did not complete (stopped, failed). */
   note?: string;
 }

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { contrast, textOn } from '../../shared/contrast.js';
-import { PALETTE, parseColor } from './theme.js';
+import { DARK, PALETTE, parseColor } from './theme.js';
 
-describe('the widget palette', () => {
+describe.each([
+  ['light', PALETTE],
+  ['dark', DARK],
+])('the widget palette (%s)', (_name, PALETTE) => {
   it('meets WCAG AA (4.5:1) for every text and background pair it uses', () => {
     const pairs: Array<[string, string, string]> = [
       ['text on background', PALETTE.text, PALETTE.background],
       ['text on an answer bubble', PALETTE.text, PALETTE.surface],
       ['muted on background', PALETTE.muted, PALETTE.background],
       ['muted on an answer bubble', PALETTE.muted, PALETTE.surface],
-      ['links on an answer bubble', PALETTE.accent, PALETTE.surface],
+      ['links on an answer bubble', PALETTE.link, PALETTE.surface],
+      ['inline code', PALETTE.text, PALETTE.code],
       ['button text on accent', PALETTE.onAccent, PALETTE.accent],
       ['errors on an answer bubble', PALETTE.error, PALETTE.surface],
       ['code block text', '#f9fafb', '#1f2937'],

@@ -4,16 +4,19 @@ import type { AppEnv, Services } from '../../context.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import { updateSite } from '../../store/sites.js';
 import { OriginString, SiteName, siteJson, Title } from '../schemas.js';
+import { SiteSettingsPatch } from './settings.js';
 
 export const UpdateSiteBody = z
   .object({
     title: Title.optional(),
     allowedOrigins: z.array(OriginString).max(100).optional(),
     rotatePublicKey: z.boolean().optional(),
+    settings: SiteSettingsPatch.optional(),
   })
   .strict();
 
-/** `PATCH /api/v1/sites/:site`: title, allowed origins, and rotation of the public key. */
+/** `PATCH /api/v1/sites/:site`: title, allowed origins, rotation of the public key, and
+ * settings (merged; a null value removes a key). */
 export function registerUpdateSite(app: Hono<AppEnv>, services: Services): void {
   app.patch('/api/v1/sites/:site', async (c) => {
     const name = parseWith(SiteName, c.req.param('site'), 'site');
@@ -23,6 +26,7 @@ export function registerUpdateSite(app: Hono<AppEnv>, services: Services): void 
       allowedOrigins:
         body.allowedOrigins === undefined ? undefined : [...new Set(body.allowedOrigins)],
       rotateKey: body.rotatePublicKey,
+      settings: body.settings,
     });
     return c.json({ site: siteJson(site) });
   });
