@@ -21,6 +21,10 @@ import { registerGetSites } from './routes/sites/get.js';
 import { registerUpdateSite } from './routes/sites/patch.js';
 import { registerCreateSite } from './routes/sites/post.js';
 import { registerReindexSite } from './routes/sites/reindex.js';
+import { registerDeleteSource } from './routes/sources/delete.js';
+import { registerGetSources } from './routes/sources/get.js';
+import { registerCreateSource } from './routes/sources/post.js';
+import { registerSyncSources } from './routes/sources/sync.js';
 import { registerWidget } from './routes/widget/get.js';
 
 /** Assembles the origin's HTTP app: middleware in order, the error handler, the routes. */
@@ -58,6 +62,10 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerCreateDocument(app, services);
   registerGetDocuments(app, services);
   registerDeleteDocument(app, services);
+  registerCreateSource(app, services);
+  registerGetSources(app, services);
+  registerDeleteSource(app, services);
+  registerSyncSources(app, services);
   registerSearch(app, services);
   registerChat(app, services);
   registerSiteConfig(app, services);

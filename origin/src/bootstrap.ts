@@ -9,6 +9,9 @@ import { RedisAnswerCache } from './cache/redis-answer-cache.js';
 import { StreamRegistry } from './chat/stream-registry.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
+import { InProcessSyncRunner } from './crawl/runner.js';
+import { SafeFetcher } from './crawl/safe-fetch.js';
+import { SyncScheduler } from './crawl/scheduler.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { StatisticsRefresher } from './db/statistics.js';
@@ -217,6 +220,31 @@ export async function buildServices(
       retentionMs: config.CHAT_RESUME_WINDOW_MS,
       detachGraceMs: config.CHAT_DETACH_GRACE_MS,
     });
+    const fetcher = new SafeFetcher({
+      allowHosts: config.CRAWL_ALLOW_HOSTS,
+      maxBytes: config.CRAWL_MAX_PAGE_MB * 1024 * 1024,
+      timeoutMs: config.CRAWL_TIMEOUT_MS,
+      maxRedirects: config.CRAWL_MAX_REDIRECTS,
+      userAgent: `RagEdgeBot/${VERSION} (ragedge, a self-hosted RAG engine)`,
+    });
+    const sync = new InProcessSyncRunner({
+      db,
+      ingestion,
+      fetcher,
+      logger,
+      metrics,
+      concurrency: config.CRAWL_CONCURRENCY,
+      maxDelayMs: config.CRAWL_MAX_DELAY_MS,
+      leaseSeconds: config.SYNC_LEASE_SECONDS,
+    });
+    const scheduler = new SyncScheduler({
+      db,
+      runner: sync,
+      logger,
+      intervalMs: config.SYNC_SCHEDULER_MS,
+      leaseSeconds: config.SYNC_LEASE_SECONDS,
+    });
+    if (config.SYNC_SCHEDULER_MS > 0) scheduler.start();
     const redis = {
       cache: cacheRedis === null ? null : () => redisIsUp(cacheRedis),
       limits: limitsRedis === null ? null : () => redisIsUp(limitsRedis),
@@ -257,7 +285,11 @@ export async function buildServices(
       adminToken: admin.token,
       adminTokenOrigin: { file: admin.file, source: admin.source },
       version: VERSION,
+      sync,
       async close() {
+        await scheduler.stop();
+        await sync.close();
+        await fetcher.close();
         cacheRedis?.disconnect();
         if (limitsRedis !== cacheRedis) limitsRedis?.disconnect();
         await rerank.reranker?.close();

@@ -138,6 +138,29 @@ export const ConfigSchema = z
     /** On SIGTERM, time for streams to be told and requests to finish; keep under Docker's stop timeout. */
     SHUTDOWN_GRACE_MS: int(100, 120_000, 10_000),
     MAX_FILES_PER_UPLOAD: int(1, 1000, 100),
+    /** Hosts the crawler may reach although they resolve to private addresses (comma-separated). */
+    CRAWL_ALLOW_HOSTS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((host) => host.trim().toLowerCase())
+          .filter((host) => host !== ''),
+      ),
+    /** Pages one sync fetches at once (a robots.txt crawl delay lowers it to one). */
+    CRAWL_CONCURRENCY: int(1, 32, 4),
+    CRAWL_MAX_PAGE_MB: int(1, 1024, 20),
+    CRAWL_TIMEOUT_MS: int(1_000, 300_000, 20_000),
+    CRAWL_MAX_REDIRECTS: int(0, 20, 5),
+    /** Longest robots.txt crawl delay obeyed; a site asking for more is synced at this pace. */
+    CRAWL_MAX_DELAY_MS: int(0, 60_000, 10_000),
+    /** Highest page limit a web source may have. */
+    SYNC_MAX_PAGES: int(1, 1_000_000, 10_000),
+    /** How often the origin looks for due syncs (0: never; manual syncs still run). */
+    SYNC_SCHEDULER_MS: int(0, 86_400_000, 60_000),
+    /** A running sync renews its claim on its source for this long; a killed origin's claim lapses after it. */
+    SYNC_LEASE_SECONDS: int(3, 3_600, 90),
     /** Fill a `demo` site with the project's own docs on a first start: `auto` = on PGlite only. */
     DEMO_SITE: z.enum(['auto', 'on', 'off']).default('auto'),
     /** Serve the chat site from SITE_DIR: `auto` = unless an edge is in front (EDGE_SHARED_SECRET). */

@@ -1,6 +1,7 @@
 import type { StreamRegistry } from './chat/stream-registry.js';
 import type { ChatTurnDeps } from './chat/turn.js';
 import type { Config } from './config.js';
+import type { SyncRunner } from './crawl/runner.js';
 import type { Database } from './db/database.js';
 import type { Embedder } from './embedders/types.js';
 import type { Limits } from './limits/enforce.js';
@@ -18,6 +19,8 @@ export interface Services {
   embedderReason: string;
   ingestion: IngestionService;
   search: SearchService;
+  /** Runs web-source syncs (manual triggers; the scheduler uses it too). */
+  sync: SyncRunner;
   chat: { registry: StreamRegistry; pingMs: number; deps: ChatTurnDeps };
   /** Which answer generator serves: an LLM endpoint or the extractive answerer. */
   generatorId: string;

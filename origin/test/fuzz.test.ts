@@ -70,6 +70,27 @@ const KNOWN_ROUTES: RouteSpec[] = [
     }),
   },
   { method: 'GET', path: '/api/v1/sites/:site/documents', mutating: false, template: null },
+  {
+    method: 'POST',
+    path: '/api/v1/sites/:site/sources',
+    mutating: true,
+    // A private address that no setting allows: a source the fuzzer creates can never be fetched.
+    template: () => ({
+      sitemap: 'http://10.0.0.9/sitemap.xml',
+      include: ['/docs/*'],
+      maxPages: 10,
+      header: { name: 'X-Token', value: 'fuzz' },
+      intervalSeconds: 3600,
+    }),
+  },
+  { method: 'GET', path: '/api/v1/sites/:site/sources', mutating: false, template: null },
+  { method: 'DELETE', path: '/api/v1/sites/:site/sources/:id', mutating: true, template: null },
+  {
+    method: 'POST',
+    path: '/api/v1/sites/:site/sync',
+    mutating: true,
+    template: () => ({ sourceId: 1, dryRun: true }),
+  },
   { method: 'GET', path: '/api/v1/sites/:site/documents/:id', mutating: false, template: null },
   {
     method: 'DELETE',
@@ -470,6 +491,21 @@ function brokenField(rng: Rng, route: RouteSpec, template: Record<string, unknow
         { other: 1 },
         { source: 'x'.repeat(2049) },
       ],
+      [randomString(rng) || 'extra']: [true],
+    },
+    '/api/v1/sites/:site/sources': {
+      sitemap: ['', 'ftp://x.test/s.xml', 'javascript:alert(1)', 5, 'x'.repeat(2049)],
+      url: ['http://10.0.0.9/docs/'], // with sitemap: both given
+      pathPrefix: ['docs', 5, 'a\u0000b'],
+      include: ['x', [5], ['a\u0000b'], Array.from({ length: 51 }, () => 'x')],
+      maxPages: [0, -1, 1.5, '10', 1e12],
+      header: [{ name: 'Cookie', value: 'a' }, { name: 'X', value: 'a\r\nb' }, 'x'],
+      intervalSeconds: [0, -5, 'daily', 1e12],
+      [randomString(rng) || 'extra']: [true],
+    },
+    '/api/v1/sites/:site/sync': {
+      sourceId: [0, -1, 'one', 1.5],
+      dryRun: ['yes', 1],
       [randomString(rng) || 'extra']: [true],
     },
     '/api/v1/sites/:site/chat': {

@@ -100,6 +100,8 @@ export async function startHarness(
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN,
     EMBEDDER: 'hash',
+    // No scheduler ticking into other tests' pools; the sync tests turn it on where they test it.
+    SYNC_SCHEDULER_MS: '0',
     ...database.env,
     ...options.env,
   });

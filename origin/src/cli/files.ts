@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { INGESTIBLE_EXTENSIONS as INGESTIBLE } from '../ingest/formats.js';
 
-const INGESTIBLE = new Set(['.txt', '.md', '.markdown', '.html', '.htm', '.pdf']);
 const SKIPPED_DIRS = new Set(['node_modules', '.git']);
 /** Bounds a walk of an unexpectedly huge tree. */
 const MAX_FILES = 100_000;

@@ -7,17 +7,23 @@ import { plural } from '../lib/plural.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { ingestCommand } from './ingest.js';
 import { pageUrl, URL_STYLES, type UrlStyle } from './page-urls.js';
+import { addSource, listSources, removeSource, syncCommand } from './sources.js';
 
 const USAGE = `Usage: npm run rag -- <command> [options]
 
 Commands:
-  ingest <file|folder> --site <name>   upload .md .txt .html .pdf files (creates the site if needed)
+  ingest <file|folder> --site <name>   upload .md .txt .html .pdf .docx .csv files (creates the site if needed)
          [--base-url https://docs.example.com/] [--url-style clean|html|file]
                                        link each file to its published page: clean drops .md
                                        and index.md (default), html turns .md into .html
   sites                                list sites with document and chunk counts
   sites create <name> [--title T] [--origin https://a.example ...]
   reindex --site <name>                re-embed a site with the embedder the origin serves
+  sources add <site> --sitemap <url> | --crawl <url> [--prefix /docs/] [--include GLOB ...]
+          [--exclude GLOB ...] [--max-pages N] [--header "Name: value"] [--every 6h]
+  sources list <site>                  web sources with the status of their last sync
+  sources remove <site> <id>           a web source and the documents it brought
+  sync <site> [--source <id>] [--dry-run]   sync web sources now
   migrate                              apply database migrations (the origin also does at boot)
 
 Options:
@@ -41,6 +47,16 @@ export async function runCli(
       origin: { type: 'string', multiple: true },
       'base-url': { type: 'string' },
       'url-style': { type: 'string' },
+      sitemap: { type: 'string' },
+      crawl: { type: 'string' },
+      prefix: { type: 'string' },
+      include: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      'max-pages': { type: 'string' },
+      header: { type: 'string' },
+      every: { type: 'string' },
+      source: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -133,6 +149,39 @@ export async function runCli(
         `re-embedded ${plural(reindexed.chunks, 'chunk')} of ${values.site} with ${reindexed.to} (was ${reindexed.from ?? 'none'}) in ${seconds} s\n`,
       );
       return 0;
+    }
+    case 'sources': {
+      const [action, site, id] = rest;
+      if (site === undefined || !['add', 'list', 'remove'].includes(action ?? '')) {
+        process.stderr.write('usage: sources add|list|remove <site> ...\n');
+        return 2;
+      }
+      if (action === 'list') return listSources(api, site);
+      if (action === 'remove') {
+        if (id === undefined) {
+          process.stderr.write('usage: sources remove <site> <id>\n');
+          return 2;
+        }
+        return removeSource(api, site, id);
+      }
+      return addSource(api, site, {
+        sitemap: values.sitemap,
+        crawl: values.crawl,
+        prefix: values.prefix,
+        include: values.include,
+        exclude: values.exclude,
+        maxPages: values['max-pages'],
+        header: values.header,
+        every: values.every,
+      });
+    }
+    case 'sync': {
+      const site = rest[0];
+      if (site === undefined) {
+        process.stderr.write('usage: sync <site> [--source <id>] [--dry-run]\n');
+        return 2;
+      }
+      return syncCommand(api, site, { source: values.source, dryRun: values['dry-run'] });
     }
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 
 /** The document formats the ingest pipeline can parse. */
-export type SourceFormat = 'text' | 'markdown' | 'html' | 'pdf';
+export type SourceFormat = 'text' | 'markdown' | 'html' | 'pdf' | 'docx' | 'csv';
 
 const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
   txt: 'text',
@@ -10,7 +10,47 @@ const FORMAT_BY_EXTENSION: Record<string, SourceFormat> = {
   html: 'html',
   htm: 'html',
   pdf: 'pdf',
+  docx: 'docx',
+  csv: 'csv',
 };
+
+/** Formats by media type, for pages fetched from the web (parameters such as charset dropped). */
+const FORMAT_BY_MEDIA_TYPE: Record<string, SourceFormat> = {
+  'text/html': 'html',
+  'application/xhtml+xml': 'html',
+  'text/markdown': 'markdown',
+  'text/x-markdown': 'markdown',
+  'text/plain': 'text',
+  'application/pdf': 'pdf',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'text/csv': 'csv',
+};
+
+/**
+ * The format of a fetched page from its `Content-Type`; a `text/plain` page whose path ends in a
+ * known extension (a `.md` file served as plain text) takes the extension's format. Null when
+ * the type is not one the pipeline reads.
+ */
+export function formatFromMediaType(
+  contentType: string | undefined,
+  url: string,
+): SourceFormat | null {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const format = FORMAT_BY_MEDIA_TYPE[type] ?? null;
+  if (format === 'text' || type === 'application/octet-stream') {
+    const path = new URL(url).pathname;
+    const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+    const byExt = FORMAT_BY_EXTENSION[ext];
+    if (byExt !== undefined && (format === 'text' || byExt === 'pdf' || byExt === 'docx'))
+      return byExt;
+  }
+  return format;
+}
+
+/** Every extension the pipeline reads, with its dot (`.md`, `.docx`, …). */
+export const INGESTIBLE_EXTENSIONS: ReadonlySet<string> = new Set(
+  Object.keys(FORMAT_BY_EXTENSION).map((ext) => `.${ext}`),
+);
 
 const ACCEPTED = Object.keys(FORMAT_BY_EXTENSION)
   .map((ext) => `.${ext}`)
@@ -38,7 +78,7 @@ export function formatFromFileName(name: string): SourceFormat {
 /** Leading bytes of binary formats that people upload by mistake under a text extension. */
 const BINARY_MAGIC: ReadonlyArray<{ kind: string; bytes: readonly number[] }> = [
   { kind: 'a PDF file', bytes: [0x25, 0x50, 0x44, 0x46, 0x2d] }, // %PDF-
-  { kind: 'a ZIP archive (or an Office document)', bytes: [0x50, 0x4b, 0x03, 0x04] },
+  { kind: 'a ZIP archive (or an Office document)', bytes: [0x50, 0x4b, 0x03, 0x04] }, // PK\3\4
   { kind: 'a PNG image', bytes: [0x89, 0x50, 0x4e, 0x47] },
   { kind: 'a JPEG image', bytes: [0xff, 0xd8, 0xff] },
   { kind: 'a GIF image', bytes: [0x47, 0x49, 0x46, 0x38] }, // GIF8
@@ -62,6 +102,13 @@ export function checkContentMatchesFormat(
   if (format === 'pdf') {
     if (!startsWith(bytes, BINARY_MAGIC[0]!.bytes)) {
       throw new AppError('unsupported_media_type', `${fileName} is not a PDF file`);
+    }
+    return;
+  }
+  if (format === 'docx') {
+    // A .docx is a ZIP archive; anything else under that name is refused before unzipping.
+    if (!startsWith(bytes, BINARY_MAGIC[1]!.bytes)) {
+      throw new AppError('unsupported_media_type', `${fileName} is not a Word (.docx) file`);
     }
     return;
   }

@@ -5,6 +5,8 @@ import {
   decodeUtf8Strict,
   type SourceFormat,
 } from './formats.js';
+import { parseCsv } from './parse-csv.js';
+import { parseDocx } from './parse-docx.js';
 import { parseHtml } from './parse-html.js';
 import { parseMarkdown } from './parse-markdown.js';
 import { type PdfOptions, parsePdf } from './parse-pdf.js';
@@ -54,6 +56,13 @@ export async function parseDocument(
     if (options.maxPdfPages !== undefined) pdfOptions.maxPages = options.maxPdfPages;
     return normalize(await parsePdf(content, pdfOptions));
   }
+  if (format === 'docx') {
+    if (typeof content === 'string') {
+      throw new AppError('unsupported_media_type', `${label}: a .docx must be uploaded as a file`);
+    }
+    checkContentMatchesFormat(format, content, label);
+    return normalize(await parseDocx(content, label));
+  }
   let text: string;
   if (typeof content === 'string') {
     assertCleanText(content, label);
@@ -62,6 +71,7 @@ export async function parseDocument(
     checkContentMatchesFormat(format, content, label);
     text = decodeUtf8Strict(content, label);
   }
+  if (format === 'csv') return normalize(parseCsv(text, label));
   const parse = { text: parseText, markdown: parseMarkdown, html: parseHtml }[format];
   return normalize(parse(text));
 }

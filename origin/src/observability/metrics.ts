@@ -20,6 +20,10 @@ export interface Metrics {
   readonly cacheLookups: Counter<'tier'>;
   readonly rateLimitRefusals: Counter<'scope' | 'bucket'>;
   readonly ingestedChunks: Counter;
+  /** Pages of web-source syncs, by outcome (added, updated, unchanged, gone, failed). */
+  readonly syncPages: Counter<'outcome'>;
+  /** Finished web-source sync runs, by status (ok, failed). */
+  readonly syncRuns: Counter<'status'>;
   readonly chatTurns: Counter<'outcome'>;
 }
 
@@ -180,6 +184,18 @@ export function createMetrics(sources: MetricSources = {}): Metrics {
     ingestedChunks: new Counter({
       name: 'ragedge_ingested_chunks_total',
       help: 'Chunks embedded and stored by ingestion.',
+      registers,
+    }),
+    syncPages: new Counter({
+      name: 'ragedge_sync_pages_total',
+      help: 'Pages visited by web-source syncs, by outcome (added, updated, unchanged, gone, failed).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    syncRuns: new Counter({
+      name: 'ragedge_sync_runs_total',
+      help: 'Web-source sync runs finished, by status (ok, failed).',
+      labelNames: ['status'] as const,
       registers,
     }),
   };

@@ -155,6 +155,15 @@ export async function getSite(db: pg.Pool | pg.PoolClient, name: string): Promis
   return toSite(row);
 }
 
+/** The site with this id (for work that holds an id, such as a scheduled sync). */
+export async function getSiteById(db: pg.Pool | pg.PoolClient, id: number): Promise<Site> {
+  const { rows } = await db.query<SiteRow>(`select ${SITE_COLUMNS} from sites s where s.id = $1`, [
+    id,
+  ]);
+  if (rows[0] === undefined) throw new AppError('not_found', `no site ${id}`);
+  return toSite(rows[0]);
+}
+
 export async function getSiteWithCounts(db: pg.Pool, name: string): Promise<SiteWithCounts> {
   const { rows } = await db.query<SiteRow>(
     `select ${SITE_COLUMNS}, ${COUNTS} from sites s where s.name = $1`,
