@@ -198,6 +198,7 @@ async function runOne(db: DbKind, embedder: EmbedderKind) {
     ...database.env,
     ADMIN_TOKEN,
     NODE_ENV: 'production',
+    TRUSTED_PROXIES: 'none',
     EMBEDDER: 'hash',
     RERANKER: 'none',
   };

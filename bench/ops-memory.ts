@@ -280,6 +280,7 @@ async function main(): Promise<void> {
       DATABASE_URL: url,
       DATA_DIR: join(dir, 'origin-data'),
       NODE_ENV: 'production',
+      TRUSTED_PROXIES: 'none',
       ADMIN_TOKEN,
       EMBEDDER: 'hash',
       RERANKER: 'lexical',

@@ -24,11 +24,14 @@ the green origin, so rendering again never switches traffic back. Settings come 
   HTTP_LISTEN       port, or address:port, for plain HTTP       [default 80]
   HTTPS_LISTEN      port, or address:port, for HTTPS            [default 443]
   NGINX_DIR         where DIR will be when nginx reads it (e.g. a container mount) [default DIR]
+  REAL_IP_FROM      peers whose CF-Connecting-IP names the reader (for limits and logs):
+                    'cloudflare' (Cloudflare's published ranges), or addresses/CIDRs
+                    separated by spaces or commas                       [default cloudflare]
 TXT
 }
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-KEYS=(SERVER_NAME TLS_CERT TLS_KEY UPSTREAM MAINTENANCE_FLAG AOP_CLIENT_CA HTTP_LISTEN HTTPS_LISTEN NGINX_DIR)
+KEYS=(SERVER_NAME TLS_CERT TLS_KEY UPSTREAM MAINTENANCE_FLAG AOP_CLIENT_CA HTTP_LISTEN HTTPS_LISTEN NGINX_DIR REAL_IP_FROM)
 out=""
 env_file=""
 set_upstream=""
@@ -86,6 +89,7 @@ export AOP_CLIENT_CA="${AOP_CLIENT_CA:-}"
 export HTTP_LISTEN="${HTTP_LISTEN:-80}"
 export HTTPS_LISTEN="${HTTPS_LISTEN:-443}"
 export NGINX_DIR="${NGINX_DIR:-$out}"
+export REAL_IP_FROM="${REAL_IP_FROM:-cloudflare}"
 
 # Values land inside nginx directives: refuse anything that could end one or start another.
 [[ "$SERVER_NAME" =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$ ]] ||
@@ -100,6 +104,18 @@ for key in TLS_CERT TLS_KEY MAINTENANCE_FLAG NGINX_DIR AOP_CLIENT_CA; do
   [[ "$value" =~ ^/[A-Za-z0-9._/-]+$ ]] || fail "$key must be an absolute path of [A-Za-z0-9._/-] (got '$value')"
 done
 
+if [ "$REAL_IP_FROM" = cloudflare ]; then
+  export REAL_IP_DIRECTIVES="include ${NGINX_DIR}/snippets/cloudflare-real-ip.conf;"
+else
+  REAL_IP_DIRECTIVES="# The reader's address: CF-Connecting-IP, believed only from these peers."
+  for peer in ${REAL_IP_FROM//,/ }; do
+    [[ "$peer" =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] || fail "REAL_IP_FROM entries must be addresses or CIDR ranges (got '$peer')"
+    REAL_IP_DIRECTIVES+=$'\n'"set_real_ip_from ${peer};"
+  done
+  REAL_IP_DIRECTIVES+=$'\n'"real_ip_header CF-Connecting-IP;"
+  export REAL_IP_DIRECTIVES
+fi
+
 if [ -n "$AOP_CLIENT_CA" ]; then
   export AOP_DIRECTIVES="# Authenticated Origin Pulls: only Cloudflare holds a client certificate signed by this CA.
 ssl_client_certificate ${AOP_CLIENT_CA};
@@ -110,10 +126,10 @@ fi
 
 # Only our own variables are substituted; nginx's $uri, $host, ... pass through untouched.
 # shellcheck disable=SC2016 # the names are for envsubst, not for the shell
-vars='${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${UPSTREAM} ${MAINTENANCE_FLAG} ${HTTP_LISTEN} ${HTTPS_LISTEN} ${NGINX_DIR} ${AOP_DIRECTIVES}'
+vars='${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${UPSTREAM} ${MAINTENANCE_FLAG} ${HTTP_LISTEN} ${HTTPS_LISTEN} ${NGINX_DIR} ${AOP_DIRECTIVES} ${REAL_IP_DIRECTIVES}'
 envsubst "$vars" <"$HERE/ragedge.conf.template" >"$out/ragedge.conf"
 envsubst "$vars" <"$HERE/snippets/tls.conf.template" >"$out/snippets/tls.conf"
-cp "$HERE/snippets/security-headers.conf" "$HERE/snippets/proxy.conf" "$out/snippets/"
+cp "$HERE/snippets/security-headers.conf" "$HERE/snippets/proxy.conf" "$HERE/snippets/cloudflare-real-ip.conf" "$out/snippets/"
 cp "$HERE/maintenance.html" "$out/html/maintenance.html"
 if [ -f "$out/upstream.conf" ]; then
   echo "kept $out/upstream.conf ($(grep -o 'server [^;]*' "$out/upstream.conf" | head -n 1))"

@@ -103,8 +103,12 @@ describe(`a new user: start the origin, ingest a folder with the CLI, see it thr
     }
   });
 
-  it('reports a health check that names the embedder and why', async () => {
-    const response = await fetch(`${origin.url}/api/v1/health`);
+  it('reports a health check that names the embedder and why, to the operator only', async () => {
+    const anonymous = await fetch(`${origin.url}/api/v1/health`);
+    expect(await anonymous.json()).toEqual({ status: 'ok' });
+    const response = await fetch(`${origin.url}/api/v1/health`, {
+      headers: { authorization: `Bearer ${token()}` },
+    });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { embedder: unknown }).embedder).toMatchObject({
       id: 'hash-v1',

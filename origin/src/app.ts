@@ -48,6 +48,7 @@ export function createApp(services: Services): Hono<AppEnv> {
     adminToken: services.adminToken,
     ownOrigins: services.config.PUBLIC_ORIGINS,
     sameOrigin: siteServed(services.config),
+    allowedHosts: services.config.allowedHosts,
   });
   app.use('/api/v1/sites', admin);
   // Chat, search and the reader config take a site's public key from its allowed origins; everything else is admin.

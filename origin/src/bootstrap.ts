@@ -17,6 +17,7 @@ import { migrate } from './db/migrate.js';
 import { StatisticsRefresher } from './db/statistics.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
+import { ParseThread } from './ingest/parse-thread.js';
 import { boundedEmbedder, boundedReranker } from './lib/bounded-models.js';
 import type { LimitScope } from './limits/enforce.js';
 import {
@@ -35,10 +36,13 @@ import { selectReranker } from './rerankers/select.js';
 import { LexicalIndexes } from './retrieval/lexical-indexes.js';
 import { SearchService } from './retrieval/search.js';
 import { IngestionService } from './services/ingestion.js';
+import { type RetentionJob, startRetentionJob } from './services/retention.js';
 import { VERSION } from './version.js';
 
 /** The services plus a way to release them. */
 export interface Runtime extends Services {
+  /** The retention job (started with the services, stopped by `close`). */
+  retention: RetentionJob;
   /** Where the admin token came from, for the start banner (never the token itself). */
   adminTokenOrigin: Omit<AdminToken, 'token'>;
   close(): Promise<void>;
@@ -88,10 +92,25 @@ export async function buildServices(
     if (admin.source === 'generated')
       logger.info({ file: admin.file }, 'admin token generated (first start)');
     if (admin.source === 'file') logger.info({ file: admin.file }, 'admin token read from file');
+    const chunking = {
+      maxTokens: config.CHUNK_MAX_TOKENS,
+      overlapTokens: config.CHUNK_OVERLAP_TOKENS,
+    };
+    const parser = new ParseThread({
+      timeoutMs: config.PARSE_TIMEOUT_MS,
+      maxMemoryMb: config.PARSE_MAX_MEMORY_MB,
+      parse: {
+        maxTextChars: config.PARSE_MAX_TEXT_CHARS,
+        maxHtmlDepth: config.PARSE_MAX_HTML_DEPTH,
+      },
+      chunking,
+    });
+    parser.warm();
     const ingestion = new IngestionService({
       db,
+      parser,
       embedder,
-      chunking: { maxTokens: config.CHUNK_MAX_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
+      chunking,
       embedBatchSize: config.EMBED_BATCH_SIZE,
       logger,
       metrics,
@@ -192,13 +211,21 @@ export async function buildServices(
               ),
           });
     const perMinute = (points: number) => ({ points, durationSeconds: 60 });
+    // One client never spends more than its share of a site's budget, whatever its own says.
+    const share = (own: number, site: number) =>
+      Math.max(1, Math.min(own, Math.floor((site * config.RATE_LIMIT_CLIENT_SHARE_PERCENT) / 100)));
     const limits = {
       client: createRateLimiter({
         redis: limitsRedis ?? undefined,
         keyPrefix: `${config.REDIS_KEY_PREFIX}rl:client`,
         budgets: {
-          chat: perMinute(config.RATE_LIMIT_CHAT_PER_MINUTE),
-          search: perMinute(config.RATE_LIMIT_SEARCH_PER_MINUTE),
+          chat: perMinute(
+            share(config.RATE_LIMIT_CHAT_PER_MINUTE, config.RATE_LIMIT_SITE_CHAT_PER_MINUTE),
+          ),
+          search: perMinute(
+            share(config.RATE_LIMIT_SEARCH_PER_MINUTE, config.RATE_LIMIT_SITE_CHAT_PER_MINUTE * 3),
+          ),
+          resume: perMinute(config.RATE_LIMIT_RESUME_PER_MINUTE),
           other: perMinute(300),
         },
       }),
@@ -208,6 +235,7 @@ export async function buildServices(
         budgets: {
           chat: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE),
           search: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE * 3),
+          resume: perMinute(config.RATE_LIMIT_SITE_CHAT_PER_MINUTE * 3),
           other: perMinute(3000),
         },
       }),
@@ -216,6 +244,7 @@ export async function buildServices(
     };
     const registry = new StreamRegistry({
       maxStreams: config.CHAT_MAX_STREAMS,
+      maxRetained: config.CHAT_MAX_RETAINED_STREAMS,
       maxEventsPerStream: 20_000,
       retentionMs: config.CHAT_RESUME_WINDOW_MS,
       detachGraceMs: config.CHAT_DETACH_GRACE_MS,
@@ -250,7 +279,17 @@ export async function buildServices(
       limits: limitsRedis === null ? null : () => redisIsUp(limitsRedis),
     };
     metricSources.redis = redis;
+    const retention = startRetentionJob(
+      db.pool,
+      {
+        days: config.RETENTION_DAYS,
+        maxConversationsPerSite: config.MAX_CONVERSATIONS_PER_SITE,
+        intervalMs: config.RETENTION_INTERVAL_MINUTES * 60_000,
+      },
+      logger,
+    );
     return {
+      retention,
       config,
       search,
       generatorId: generator.id,
@@ -287,9 +326,11 @@ export async function buildServices(
       version: VERSION,
       sync,
       async close() {
+        retention.stop();
         await scheduler.stop();
         await sync.close();
         await fetcher.close();
+        await parser.close();
         cacheRedis?.disconnect();
         if (limitsRedis !== cacheRedis) limitsRedis?.disconnect();
         await rerank.reranker?.close();

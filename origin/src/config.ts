@@ -1,9 +1,21 @@
 import { z } from 'zod';
+import { parseTrustedProxies, type TrustedProxies } from './lib/client-ip.js';
 
 const MiB = 1024 * 1024;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** A comma-separated list; blanks and empty items dropped. */
+const list = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
 
 const optionalText = z
   .string()
@@ -100,15 +112,7 @@ export const ConfigSchema = z
     LLM_TIMEOUT_MS: int(1000, 600_000, 60_000),
     LLM_MAX_TOKENS: int(16, 32_000, 800),
     /** The product's own chat site origins: always allowed to use a site's public key. */
-    PUBLIC_ORIGINS: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter((origin) => origin !== ''),
-      ),
+    PUBLIC_ORIGINS: list,
     CHAT_SOURCES: int(1, 20, 6),
     CHAT_HISTORY_TURNS: int(0, 20, 6),
     CHAT_PING_MS: int(50, 60_000, 15_000),
@@ -134,6 +138,40 @@ export const ConfigSchema = z
     EDGE_SHARED_SECRET: optionalText.pipe(
       z.string().min(24, 'must be at least 24 characters').optional(),
     ),
+    /**
+     * Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the reader, e.g. nginx on
+     * the same machine; `none` says readers connect directly. Without it and without the edge's
+     * secret, every reader behind a proxy would share the proxy's address and budget.
+     */
+    TRUSTED_PROXIES: list,
+    /**
+     * Host names (optionally `host:port`) this origin answers as itself: only a page from one of
+     * them gets the same-origin rule, and only they reach loopback `/metrics` without a token.
+     * Unset: the hosts of PUBLIC_ORIGINS and the loopback names (DNS rebinding gets neither).
+     */
+    ALLOWED_HOSTS: list,
+    /** Largest JSON body a reader route (chat, search) accepts, in bytes. */
+    READER_BODY_MAX_BYTES: int(1024, 1024 * 1024, 32 * 1024),
+    /** Largest share of a site's chat budget one client may spend in a minute (percent). */
+    RATE_LIMIT_CLIENT_SHARE_PERCENT: int(1, 100, 10),
+    /** Readers' conversations and messages are deleted this many days after their last message (0: never). */
+    RETENTION_DAYS: int(0, 3650, 30),
+    /** Conversations kept per site; past it the oldest are deleted first (0: no cap). */
+    MAX_CONVERSATIONS_PER_SITE: int(0, 100_000_000, 100_000),
+    /** How often the retention job runs. */
+    RETENTION_INTERVAL_MINUTES: int(1, 24 * 60, 60),
+    /** Answers kept after they finished, for readers who reconnect; the oldest go first. */
+    CHAT_MAX_RETAINED_STREAMS: int(0, 100_000, 500),
+    /** Resumes one client may make per minute. */
+    RATE_LIMIT_RESUME_PER_MINUTE: int(1, 100_000, 30),
+    /** Longest one document may take to parse (in a worker thread) before it is refused. */
+    PARSE_TIMEOUT_MS: int(100, 600_000, 15_000),
+    /** Heap limit of the parsing worker thread, in MB. */
+    PARSE_MAX_MEMORY_MB: int(32, 8192, 512),
+    /** Most characters of text one document may decode to (a PDF's inflated streams included). */
+    PARSE_MAX_TEXT_CHARS: int(1000, 500_000_000, 20_000_000),
+    /** Deepest element nesting an HTML document may have. */
+    PARSE_MAX_HTML_DEPTH: int(16, 10_000, 512),
     MAX_UPLOAD_MB: int(1, 1024, 50),
     /** On SIGTERM, time for streams to be told and requests to finish; keep under Docker's stop timeout. */
     SHUTDOWN_GRACE_MS: int(100, 120_000, 10_000),
@@ -178,6 +216,27 @@ export const ConfigSchema = z
         message: 'must be less than half of CHUNK_MAX_TOKENS',
       });
     }
+    try {
+      parseTrustedProxies(value.TRUSTED_PROXIES.filter((entry) => entry !== 'none'));
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TRUSTED_PROXIES'],
+        message: (error as Error).message,
+      });
+    }
+    if (
+      value.NODE_ENV === 'production' &&
+      value.EDGE_SHARED_SECRET === undefined &&
+      value.TRUSTED_PROXIES.length === 0
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TRUSTED_PROXIES'],
+        message:
+          'is required in production without EDGE_SHARED_SECRET: behind a proxy every reader would share its address and one reader could lock out all. Set EDGE_SHARED_SECRET (the edge Worker names the reader), or TRUSTED_PROXIES to the proxies in front (e.g. 127.0.0.1 for nginx on this machine), or TRUSTED_PROXIES=none if readers connect directly',
+      });
+    }
     if (value.NODE_ENV === 'production' && value.ADMIN_TOKEN === undefined) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'is required in production' });
     }
@@ -189,6 +248,10 @@ export type RawConfig = z.infer<typeof ConfigSchema>;
 export interface Config extends RawConfig {
   /** `MAX_UPLOAD_MB` in bytes. */
   maxUploadBytes: number;
+  /** `TRUSTED_PROXIES`, parsed (empty for `none`). */
+  trustedProxies: TrustedProxies;
+  /** `ALLOWED_HOSTS`, or its default, lowercase. */
+  allowedHosts: readonly string[];
 }
 
 /** Raised when the environment is invalid; the message names every bad variable. */
@@ -206,7 +269,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return { ...result.data, maxUploadBytes: result.data.MAX_UPLOAD_MB * MiB };
+  const data = result.data;
+  return {
+    ...data,
+    maxUploadBytes: data.MAX_UPLOAD_MB * MiB,
+    trustedProxies: parseTrustedProxies(data.TRUSTED_PROXIES.filter((entry) => entry !== 'none')),
+    allowedHosts: allowedHosts(data.ALLOWED_HOSTS, data.PUBLIC_ORIGINS),
+  };
+}
+
+/** Loopback names: a local browser or Prometheus reaches the origin by one of these. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+function allowedHosts(configured: readonly string[], publicOrigins: readonly string[]): string[] {
+  if (configured.length > 0) return configured.map((host) => host.toLowerCase());
+  const own = publicOrigins.flatMap((origin) => {
+    try {
+      return [new URL(origin).hostname.toLowerCase()];
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set([...LOOPBACK_HOSTS, ...own])];
 }
 
 function describeValue(value: string | undefined, name: string): string {

@@ -40,8 +40,11 @@ describe(`admin auth, errors and request ids (${process.env.TEST_DB ?? 'pglite'}
     });
   }
 
-  it('serves health without a token, naming the database and the embedder', async () => {
-    const response = await h.request('GET', '/api/v1/health', { token: null });
+  it('serves health without a token as { status } alone, and names the database and the embedder to the admin', async () => {
+    const anonymous = await h.request('GET', '/api/v1/health', { token: null });
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({ status: 'ok' });
+    const response = await h.request('GET', '/api/v1/health');
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body).toMatchObject({

@@ -201,7 +201,9 @@ describe(`chat, extractive answers (${TEST_DB})`, () => {
       [string, () => Promise<{ status: number; json(): Promise<unknown> }>, number]
     > = [
       ['an empty message', () => chat(h, { message: '  ' }), 400],
-      ['a 100 KB message', () => chat(h, { message: 'x'.repeat(100_000) }), 400],
+      ['a 5,000-character message', () => chat(h, { message: 'x'.repeat(5_000) }), 400],
+      // Past the reader body limit (32 KB): refused before the body is read whole.
+      ['a 100 KB message', () => chat(h, { message: 'x'.repeat(100_000) }), 413],
       [
         'malformed JSON',
         () =>

@@ -119,7 +119,10 @@ describe.skipIf(TEST_DB !== 'postgres')(
       const stoppedAt = performance.now();
       await postgres!.stop();
       await sleep(2_000);
-      const health = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(10_000) });
+      const health = await fetch(`${url}/api/v1/health`, {
+        headers: auth,
+        signal: AbortSignal.timeout(10_000),
+      });
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({
         status: 'unavailable',

@@ -14,6 +14,7 @@
  *   prompt (its time to first token), then streams the rest at once;
  * - `error-500`: answers HTTP 500 before any token;
  * - `error-401`: answers HTTP 401 with the bearer token in the message, as some servers do;
+ * - `error-403-org`: answers HTTP 403 naming an organisation, project and e-mail, as hosted APIs do;
  * - `fail-once`: HTTP 500 to its first request, then behaves as `echo`;
  * - `error-midstream`: two tokens, then destroys the socket;
  * - `hang`: accepts the request and never answers.
@@ -107,6 +108,15 @@ export async function startLlmStub(): Promise<LlmStub> {
     if (failsNow) {
       sendJson(res, 500, {
         error: { message: 'The stub failed on purpose.', type: 'server_error' },
+      });
+      return;
+    }
+    if (model === 'error-403-org') {
+      sendJson(res, 403, {
+        error: {
+          message: `Project proj_Secret42 in organization org-AcmeCorp has no access to this model; ask owner@acme-corp.example.`,
+          type: 'invalid_request_error',
+        },
       });
       return;
     }

@@ -18,10 +18,11 @@ describe('rate limits at the edge', () => {
     await origin?.close();
   });
 
-  const post = (site: string, route: 'chat' | 'search', key: string) =>
+  /** Each test's client has its own address, as Cloudflare reports it (CF-Connecting-IP). */
+  const post = (site: string, route: string, key: string, ip = '192.0.2.1') =>
     fetch(`${edge.url}/api/v1/sites/${site}/${route}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Site-Key': key },
+      headers: { 'Content-Type': 'application/json', 'X-Site-Key': key, 'CF-Connecting-IP': ip },
       body: JSON.stringify({ message: 'hi', query: 'hi' }),
     });
 
@@ -49,16 +50,35 @@ describe('rate limits at the edge', () => {
     expect(origin.count('/api/v1/sites/burst/chat')).toBe(passed);
   });
 
-  it('counts per site key and per budget: another key and the search budget are untouched', async () => {
-    for (let i = 0; i < CHAT_LIMIT * 2 + 1; i += 1)
-      await (await post('spent', 'chat', 'pk_spent')).arrayBuffer();
-    const spent = await post('spent', 'chat', 'pk_spent');
-    expect(spent.status).toBe(429);
-    const otherKey = await post('spent', 'chat', 'pk_other');
-    expect(otherKey.status).toBe(200);
-    await otherKey.arrayBuffer();
-    const search = await post('spent', 'search', 'pk_spent');
+  it('counts per client, not per site key: a made-up key per request gets no fresh budget', async () => {
+    const ip = '198.51.100.20';
+    const statuses: number[] = [];
+    for (let i = 0; i < CHAT_LIMIT * 2 + 1; i += 1) {
+      const response = await post('spent', 'chat', `pk_random${i}`, ip);
+      statuses.push(response.status);
+      await response.arrayBuffer();
+    }
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0);
+    expect(origin.count('/api/v1/sites/spent/chat')).toBeLessThanOrEqual(2 * CHAT_LIMIT);
+    // Another client, and the same client's search budget, are untouched.
+    const other = await post('spent', 'chat', 'pk_spent', '198.51.100.21');
+    expect(other.status).toBe(200);
+    await other.arrayBuffer();
+    const search = await post('spent', 'search', 'pk_spent', ip);
     expect(search.status).toBe(200);
     await search.arrayBuffer();
+  });
+
+  it('keys IPv6 clients by /64 and classifies a percent-encoded chat path as chat', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < BURST; i += 1) {
+      // `%63hat` is `chat` to the origin's router: it must pay the chat budget here too.
+      const response = await post('encoded', '%63hat', 'pk_x', `2001:db8:7:7::${i.toString(16)}`);
+      statuses.push(response.status);
+      await response.arrayBuffer();
+    }
+    const passed = statuses.filter((status) => status !== 429).length;
+    expect(passed).toBeLessThanOrEqual(2 * CHAT_LIMIT);
+    expect(statuses).toContain(429);
   });
 });

@@ -215,6 +215,8 @@ export function httpsRequest(
     cert?: Buffer;
     key?: Buffer;
     timeoutMs?: number;
+    /** The client's own loopback address (e.g. 127.0.0.2), to be a peer nginx does not trust. */
+    localAddress?: string;
   } = {},
 ): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
@@ -230,6 +232,7 @@ export function httpsRequest(
         agent: false,
         timeout: options.timeoutMs ?? 30_000,
         ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       },
       (response) => {
         resolve({

@@ -152,6 +152,7 @@ describe('the image layout, built and started outside Docker', () => {
         PATH: process.env.PATH ?? '',
         ...database.env,
         NODE_ENV: 'production',
+        TRUSTED_PROXIES: 'none',
         HOST: '127.0.0.1',
         PORT: String(port),
         ADMIN_TOKEN,

@@ -67,6 +67,8 @@ describe('nginx in front of the real origin', () => {
     origin = await startOrigin({
       ...database.env,
       NODE_ENV: 'production',
+      // nginx on loopback is the proxy whose X-Forwarded-For names the reader.
+      TRUSTED_PROXIES: '127.0.0.1',
       ADMIN_TOKEN,
       EMBEDDER: 'hash',
       RERANKER: 'lexical',
@@ -108,6 +110,8 @@ describe('nginx in front of the real origin', () => {
       MAINTENANCE_FLAG: flag,
       HTTP_LISTEN: `127.0.0.1:${httpPort}`,
       HTTPS_LISTEN: `127.0.0.1:${httpsPort}`,
+      // The test client on 127.0.0.1 plays Cloudflare; one on 127.0.0.2 is anyone else.
+      REAL_IP_FROM: '127.0.0.1',
     });
     nginx = await startNginx(dir, rendered, { httpPort, httpsPort });
   });
@@ -136,7 +140,9 @@ describe('nginx in front of the real origin', () => {
   });
 
   it('answers over HTTPS with the origin health and every security header', async () => {
-    const answer = await get('/api/v1/health');
+    const answer = await get('/api/v1/health', {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(answer.status).toBe(200);
     expect(JSON.parse(await answer.text())).toMatchObject({
       status: 'ok',
@@ -303,6 +309,52 @@ describe('nginx in front of the real origin', () => {
     // The origin judges it (whatever it says), nginx did not stop it.
     expect(fits.status).not.toBe(413);
     expect(fits.headers['x-request-id'] ?? fits.headers['content-type']).toBeDefined();
+  });
+
+  it('refuses a reader body over 64 kB with 413 before the origin reads it, in the error shape', async () => {
+    const big = await get('/api/v1/sites/docs/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.200' },
+      body: JSON.stringify({ message: 'x'.repeat(100_000) }),
+    });
+    expect(big.status).toBe(413);
+    expect(JSON.parse(await big.text())).toMatchObject({ error: { code: 'payload_too_large' } });
+    // Percent-encoded, the path is still the chat route to nginx, as it is to the origin.
+    const encoded = await get('/api/v1/sites/docs/%63hat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'cf-connecting-ip': '203.0.113.201' },
+      body: JSON.stringify({ message: 'x'.repeat(100_000) }),
+    });
+    expect(encoded.status).toBe(413);
+    await encoded.text();
+  });
+
+  /** Statuses of `n` reader requests sent at once; nginx's own 429s are told apart by message. */
+  async function readerBurst(n: number, ip: (i: number) => string, localAddress?: string) {
+    const answers = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        httpsRequest(nginx.httpsPort, HOST, '/api/v1/sites/docs/search', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip(i) },
+          body: '{}',
+          ...(localAddress === undefined ? {} : { localAddress }),
+        }),
+      ),
+    );
+    const bodies = await Promise.all(answers.map((answer) => answer.text()));
+    return answers.filter((a, i) => a.status === 429 && bodies[i]!.includes('wait a few seconds'))
+      .length;
+  }
+
+  it('limits each reader by the CF-Connecting-IP a trusted peer names, and one reader leaves another alone', async () => {
+    // 2 a second with a burst of 20: 60 at once from one reader get refused past the burst.
+    expect(await readerBurst(60, () => '198.51.100.77')).toBeGreaterThanOrEqual(30);
+    expect(await readerBurst(5, () => '198.51.100.78')).toBe(0);
+  });
+
+  it('ignores CF-Connecting-IP from a peer that is not Cloudflare: rotating it buys no budget', async () => {
+    const refused = await readerBurst(60, (i) => `192.0.2.${i + 1}`, '127.0.0.2');
+    expect(refused).toBeGreaterThanOrEqual(30);
   });
 
   it('maintenance flag: every path but health is 503 (HTML, JSON for /api/), off again without reload', async () => {

@@ -121,6 +121,10 @@ describe('zero-downtime deploys: blue-green under 50 readers', () => {
         'RATE_LIMIT_SITE_CHAT_PER_MINUTE=1000000',
         'DEMO_SITE=off',
         'SHUTDOWN_GRACE_MS=20000',
+        // nginx on this machine names each reader (X-Forwarded-For); this test's client on
+        // loopback plays Cloudflare, whose CF-Connecting-IP nginx then believes.
+        'TRUSTED_PROXIES=127.0.0.1',
+        'REAL_IP_FROM=127.0.0.1',
         `SERVER_NAME=${SERVER_NAME}`,
         `TLS_CERT=${cert.cert}`,
         `TLS_KEY=${cert.key}`,
@@ -207,7 +211,12 @@ describe('zero-downtime deploys: blue-green under 50 readers', () => {
           message: `Reader ${id}, question ${n}: how do I embed the widget?`,
           signal: new AbortController().signal,
           fetch: async (input, init) => {
-            const response = await viaNginx(input, init);
+            // Each reader is its own client, as behind Cloudflare: nginx limits per reader.
+            const headers = {
+              ...(init?.headers as Record<string, string>),
+              'cf-connecting-ip': `198.51.100.${id + 1}`,
+            };
+            const response = await viaNginx(input, { ...init, headers });
             tally.statuses.set(response.status, (tally.statuses.get(response.status) ?? 0) + 1);
             return response;
           },

@@ -45,7 +45,19 @@ export type AnswerErrorCode =
   | 'upstream_unavailable'
   | 'upstream_refused';
 
-/** A failure of the answer model. The message is safe to show: no secret, no stack, no raw body. */
+/**
+ * What an anonymous reader is told for each failure. The error's own message names the provider
+ * and repeats its words (which can carry an organisation, project or e-mail): it goes to the
+ * logs, never to a reader.
+ */
+export const READER_ANSWER_ERRORS: Record<AnswerErrorCode, string> = {
+  upstream_timeout: 'The answer took too long; please try again.',
+  upstream_error: 'The answer could not be completed; please try again.',
+  upstream_unavailable: 'The assistant is busy right now; please try again in a moment.',
+  upstream_refused: 'The answer could not be produced; please try again.',
+};
+
+/** A failure of the answer model. The message has no secret, stack or raw body, but is for operators. */
 export class AnswerError extends Error {
   readonly code: AnswerErrorCode;
 

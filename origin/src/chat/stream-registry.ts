@@ -15,11 +15,16 @@ export interface ChatEvent {
 type Listener = (event: ChatEvent | null) => void;
 
 export interface StreamLimits {
-  /** Streams kept at once (running, or finished and waiting for a resume). */
+  /** Answers being produced at once; past it a new chat is a 503. */
   maxStreams: number;
+  /**
+   * Finished answers kept for a resume; past it the oldest is dropped (a busy minute costs late
+   * resumes, never new answers).
+   */
+  maxRetained: number;
   /** Events buffered per stream for resume; past it the stream still runs, resume stops working. */
   maxEventsPerStream: number;
-  /** How long a finished stream stays resumable. */
+  /** How long a finished stream stays resumable (at most; see `maxRetained`). */
   retentionMs: number;
   /** How long a running stream waits for a reader to come back before it is cancelled. */
   detachGraceMs: number;
@@ -48,7 +53,9 @@ export class ChatStream {
 
   constructor(
     private readonly limits: StreamLimits,
-    private readonly onRetired: (stream: ChatStream) => void,
+    /** Whose answer this is: a resume must come from the same site (and conversation). */
+    readonly owner: StreamOwner,
+    private readonly onFinished: (stream: ChatStream) => void,
   ) {}
 
   /** Aborted when every reader has gone for the grace period. */
@@ -71,7 +78,7 @@ export class ChatStream {
     this.finished = true;
     clearTimeout(this.graceTimer);
     this.closeReaders();
-    setTimeout(() => this.onRetired(this), this.limits.retentionMs).unref();
+    this.onFinished(this);
     this.settle();
   }
 
@@ -118,9 +125,20 @@ export class ChatStream {
   }
 }
 
-/** The chat streams of this process, bounded. */
+/** The site and conversation an answer belongs to. */
+export interface StreamOwner {
+  siteId: number;
+  conversationId: string;
+}
+
+/**
+ * The chat streams of this process, bounded: running answers and finished ones kept for a
+ * resume are counted apart, and the finished ones make room first.
+ */
 export class StreamRegistry {
   private readonly streams = new Map<string, ChatStream>();
+  /** Finished streams still resumable, oldest first (a Map keeps insertion order). */
+  private readonly retained = new Map<string, NodeJS.Timeout>();
 
   private closing = false;
 
@@ -156,32 +174,68 @@ export class StreamRegistry {
     return running.length;
   }
 
+  /** Streams held: running and retained. */
   get size(): number {
     return this.streams.size;
   }
 
-  create(): ChatStream {
+  /** Answers being produced now. */
+  get running(): number {
+    return this.streams.size - this.retained.size;
+  }
+
+  /** Throws what `create` would, without creating: checked before a request spends any budget. */
+  ensureRoom(): void {
     if (this.closing) {
       throw new AppError('unavailable', 'the server is restarting; try again shortly', {
         headers: { 'Retry-After': '2' },
       });
     }
-    if (this.streams.size >= this.limits.maxStreams) {
+    if (this.running >= this.limits.maxStreams) {
       throw new AppError('overloaded', 'too many answers in progress; try again shortly', {
         headers: { 'Retry-After': '5' },
       });
     }
-    const stream = new ChatStream(this.limits, (retired) => this.streams.delete(retired.id));
+  }
+
+  create(owner: StreamOwner): ChatStream {
+    this.ensureRoom();
+    const stream = new ChatStream(this.limits, owner, (finished) => this.retain(finished));
     this.streams.set(stream.id, stream);
     return stream;
   }
 
-  /** The stream and sequence a `Last-Event-ID` names, if it is still here. */
-  resume(lastEventId: string): { stream: ChatStream; after: number } | null {
+  private retain(stream: ChatStream): void {
+    const timer = setTimeout(() => this.drop(stream.id), this.limits.retentionMs);
+    timer.unref();
+    this.retained.set(stream.id, timer);
+    while (this.retained.size > this.limits.maxRetained) {
+      this.drop(this.retained.keys().next().value!);
+    }
+  }
+
+  private drop(id: string): void {
+    clearTimeout(this.retained.get(id));
+    this.retained.delete(id);
+    this.streams.delete(id);
+  }
+
+  /**
+   * The stream and sequence a `Last-Event-ID` names, if it is still here and belongs to `site`
+   * (and to `conversationId`, when the resume names one). Another site's stream is "unknown",
+   * exactly like a stream that never existed.
+   */
+  resume(
+    lastEventId: string,
+    siteId: number,
+    conversationId?: string,
+  ): { stream: ChatStream; after: number } | null {
     const match = /^([A-Za-z0-9_-]{12})\.(\d{1,9})$/.exec(lastEventId.trim());
     if (match === null) return null;
     const stream = this.streams.get(match[1]!);
-    return stream === undefined ? null : { stream, after: Number(match[2]) };
+    if (stream === undefined || stream.owner.siteId !== siteId) return null;
+    if (conversationId !== undefined && stream.owner.conversationId !== conversationId) return null;
+    return { stream, after: Number(match[2]) };
   }
 }
 

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { CitationFilter } from '../answer/citations.js';
 import { LinkFilter } from '../answer/links.js';
-import { AnswerError, type AnswerGenerator, type Turn } from '../answer/types.js';
+import {
+  AnswerError,
+  type AnswerGenerator,
+  READER_ANSWER_ERRORS,
+  type Turn,
+} from '../answer/types.js';
 import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
 import type { Database } from '../db/database.js';
 import type { Embedder } from '../embedders/types.js';
@@ -161,9 +166,10 @@ export async function runChatTurn(
     if (signal.aborted) {
       final = { event: 'error', data: { code: 'cancelled', message: 'The answer was stopped.' } };
     } else if (error instanceof AnswerError) {
+      deps.logger.warn({ err: error, requestId: input.requestId }, 'answer model failed');
       final = {
         event: 'error',
-        data: { code: error.code, message: error.message, retryable: true },
+        data: { code: error.code, message: READER_ANSWER_ERRORS[error.code], retryable: true },
       };
     } else if (toAppError(error)?.status === 503) {
       // A full queue or pool, or the database gone: the reader may simply ask again later.
@@ -185,7 +191,7 @@ export async function runChatTurn(
       };
     }
   } finally {
-    await recordExchange(deps.db.pool, input.conversationId, input.message, {
+    await recordExchange(deps.db.pool, input.site.id, input.conversationId, input.message, {
       content: answer,
       sources: sources.map(({ text: _text, ...source }) => source),
       cited,

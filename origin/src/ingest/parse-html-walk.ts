@@ -75,8 +75,9 @@ export function blocksFromDom(root: DomElement): Block[] {
 
 function leafBlock(node: DomElement, tag: string, heading: RegExpExecArray | null): Block | null {
   if (tag === 'PRE') {
-    // Keep the code's own whitespace; only the blank lines around it go.
-    const code = (node.textContent ?? '').replace(/^\s*\n|\s+$/g, '');
+    // Keep the code's own whitespace; only the blank lines around it go. (`trimEnd`, not
+    // `/\s+$/g`: that retries from every space of a long run, quadratic in its length.)
+    const code = (node.textContent ?? '').replace(/^\s*\n/, '').trimEnd();
     return code.trim() === '' ? null : { kind: 'code', text: code };
   }
   const text =

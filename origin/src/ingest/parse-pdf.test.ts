@@ -1,3 +1,4 @@
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import { minimalPdf } from './fixtures/minimal-pdf.js';
@@ -80,5 +81,69 @@ describe('parsePdf', () => {
   it('leaves no unhandled rejection behind after all those failures', async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(unhandled).toEqual([]);
+  });
+});
+
+/**
+ * A small PDF of `pages` pages that all draw one shared FlateDecode content stream of a page
+ * full of text: a few kilobytes on the wire, megabytes of text once read.
+ */
+function inflateBombPdf(pages: number): Uint8Array {
+  const content = Buffer.from(
+    `BT /F1 12 Tf 14 TL 72 720 Td ${`(${'A'.repeat(80)}) Tj T* `.repeat(50)}ET`,
+  );
+  const packed = deflateSync(content, { level: 9 });
+  const kids = Array.from({ length: pages }, (_, i) => `${i + 5} 0 R`).join(' ');
+  const objects: Array<string | Buffer> = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [${kids}] /Count ${pages} >>`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    packed,
+    ...Array.from(
+      { length: pages },
+      () =>
+        '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 3 0 R >> >> >>',
+    ),
+  ];
+  const parts: Buffer[] = [];
+  const offsets: number[] = [];
+  let length = 0;
+  const add = (part: Buffer | string) => {
+    const buffer = typeof part === 'string' ? Buffer.from(part, 'latin1') : part;
+    parts.push(buffer);
+    length += buffer.length;
+  };
+  add('%PDF-1.4\n');
+  objects.forEach((body, i) => {
+    offsets.push(length);
+    add(`${i + 1} 0 obj\n`);
+    if (typeof body === 'string') add(body);
+    else {
+      add(`<< /Length ${body.length} /Filter /FlateDecode >>\nstream\n`);
+      add(body);
+      add('\nendstream');
+    }
+    add('\nendobj\n');
+  });
+  const xref = length;
+  add(`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`);
+  for (const offset of offsets) add(`${String(offset).padStart(10, '0')} 00000 n \n`);
+  add(`trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+describe('a PDF whose streams inflate far past its size', () => {
+  it('is refused once its text passes maxTextChars, with a clear 422', async () => {
+    const bomb = inflateBombPdf(400);
+    // 63 kB of page objects; its text would be 1.6 million characters.
+    expect(bomb.byteLength).toBeLessThan(100_000);
+    const error = await pdfErrorOf(bomb, { maxTextChars: 1_000_000 });
+    expect(error.status).toBe(422);
+    expect(error.message).toMatch(/report\.pdf holds more than 1,000,000 characters of text/);
+  });
+
+  it('is read when its text is within the limit', async () => {
+    const parsed = await parsePdf(inflateBombPdf(3), { maxTextChars: 1_000_000 });
+    expect(parsed.blocks.map((b) => b.text).join('').length).toBeGreaterThanOrEqual(3 * 3_000);
   });
 });

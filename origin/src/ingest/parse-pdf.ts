@@ -1,6 +1,7 @@
 import { getResolvedPDFJS } from 'unpdf';
 import { AppError } from '../errors.js';
 import type { Block, ParsedDocument } from './parse.js';
+import { assertTextSize, DEFAULT_MAX_TEXT_CHARS } from './parse-limits.js';
 import { joinLines } from './parse-text.js';
 
 /** How many pages a PDF may have before it is refused rather than parsed. */
@@ -12,6 +13,8 @@ export interface PdfOptions {
   label?: string;
   /** A PDF with more pages is refused with `unprocessable_document`. */
   maxPages?: number;
+  /** A PDF whose text runs past this many characters is refused (an inflate bomb's, say). */
+  maxTextChars?: number;
 }
 
 /** The fields of a pdf.js text item read here. */
@@ -52,11 +55,15 @@ export async function parsePdf(
       () => null, // unreadable metadata costs the title, not the document
     );
     const blocks: Block[] = [];
+    let chars = 0;
     // One page at a time, so that memory holds one page's text content, not all of them.
     for (let number = 1; number <= pdf.numPages; number++) {
       const page = await pdf.getPage(number);
       const content = await page.getTextContent();
       const items = content.items.flatMap((item) => ('str' in item ? [item] : []));
+      // Counted as pages come: a small file whose streams inflate to gigabytes stops here.
+      for (const item of items) chars += item.str.length;
+      assertTextSize(chars, options.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS, label);
       for (const text of paragraphsOf(items)) blocks.push({ kind: 'text', text });
       page.cleanup();
     }

@@ -8,6 +8,12 @@ import {
 import { parseCsv } from './parse-csv.js';
 import { parseDocx } from './parse-docx.js';
 import { parseHtml } from './parse-html.js';
+import {
+  assertHtmlDepth,
+  assertTextSize,
+  DEFAULT_MAX_HTML_DEPTH,
+  DEFAULT_MAX_TEXT_CHARS,
+} from './parse-limits.js';
 import { parseMarkdown } from './parse-markdown.js';
 import { type PdfOptions, parsePdf } from './parse-pdf.js';
 import { parseText } from './parse-text.js';
@@ -31,6 +37,10 @@ export interface ParsedDocument {
 export interface ParseOptions {
   /** A PDF with more pages is refused (default {@link DEFAULT_MAX_PDF_PAGES}). */
   maxPdfPages?: number;
+  /** Text (decoded, or extracted from a PDF) past this many characters is refused. */
+  maxTextChars?: number;
+  /** HTML nested deeper than this many elements is refused before it is parsed. */
+  maxHtmlDepth?: number;
 }
 
 /**
@@ -47,12 +57,13 @@ export async function parseDocument(
   label: string,
   options: ParseOptions = {},
 ): Promise<ParsedDocument> {
+  const maxTextChars = options.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
   if (format === 'pdf') {
     if (typeof content === 'string') {
       throw new AppError('unsupported_media_type', `${label}: a PDF must be uploaded as a file`);
     }
     checkContentMatchesFormat(format, content, label);
-    const pdfOptions: PdfOptions = { label };
+    const pdfOptions: PdfOptions = { label, maxTextChars };
     if (options.maxPdfPages !== undefined) pdfOptions.maxPages = options.maxPdfPages;
     return normalize(await parsePdf(content, pdfOptions));
   }
@@ -70,6 +81,10 @@ export async function parseDocument(
   } else {
     checkContentMatchesFormat(format, content, label);
     text = decodeUtf8Strict(content, label);
+  }
+  assertTextSize(text.length, maxTextChars, label);
+  if (format === 'html') {
+    assertHtmlDepth(text, options.maxHtmlDepth ?? DEFAULT_MAX_HTML_DEPTH, label);
   }
   if (format === 'csv') return normalize(parseCsv(text, label));
   const parse = { text: parseText, markdown: parseMarkdown, html: parseHtml }[format];

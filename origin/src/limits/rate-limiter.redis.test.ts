@@ -13,9 +13,10 @@ import { burst } from './testing.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 
-const budgets: Record<'chat' | 'search' | 'other', LimitBudget> = {
+const budgets: Record<'chat' | 'search' | 'resume' | 'other', LimitBudget> = {
   chat: { points: 5, durationSeconds: 300 },
   search: { points: 20, durationSeconds: 300 },
+  resume: { points: 10, durationSeconds: 60 },
   other: { points: 100, durationSeconds: 300 },
 };
 

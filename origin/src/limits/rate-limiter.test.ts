@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createRateLimiter, type LimitBudget } from './rate-limiter.js';
 import { burst } from './testing.js';
 
-const budgets: Record<'chat' | 'search' | 'other', LimitBudget> = {
+const budgets: Record<'chat' | 'search' | 'resume' | 'other', LimitBudget> = {
   chat: { points: 5, durationSeconds: 60 },
   search: { points: 20, durationSeconds: 60 },
+  resume: { points: 10, durationSeconds: 60 },
   other: { points: 100, durationSeconds: 60 },
 };
 

@@ -7,7 +7,8 @@ import {
 } from 'rate-limiter-flexible';
 import { z } from 'zod';
 
-export type RateLimitBucket = 'chat' | 'search' | 'other';
+/** `resume`: reconnections to an answer in progress (`Last-Event-ID`), charged on their own. */
+export type RateLimitBucket = 'chat' | 'search' | 'resume' | 'other';
 
 export interface RateLimitDecision {
   allowed: boolean;
@@ -18,6 +19,8 @@ export interface RateLimitDecision {
 export interface RateLimiter {
   /** Takes one point from `key`'s budget in `bucket`; the caller composes keys (`site:1`, `ip:…`). */
   consume(bucket: RateLimitBucket, key: string): Promise<RateLimitDecision>;
+  /** Whether `key` still has budget in `bucket`, without spending any (a check before work). */
+  peek(bucket: RateLimitBucket, key: string): Promise<RateLimitDecision>;
   readonly kind: 'redis' | 'memory';
 }
 
@@ -40,7 +43,7 @@ export interface RateLimiterOptions {
   keyPrefix: string;
 }
 
-const BUCKETS: readonly RateLimitBucket[] = ['chat', 'search', 'other'];
+const BUCKETS: readonly RateLimitBucket[] = ['chat', 'search', 'resume', 'other'];
 
 /**
  * Builds the rate limiter on `rate-limiter-flexible`. With `redis`, each bucket is a
@@ -92,6 +95,18 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
         };
       }
+    },
+    async peek(bucket, key) {
+      const limiter = limiters.get(bucket)!;
+      // A Redis that fails here is no reason to refuse: the consume after the work decides.
+      const res = await limiter.get(key).catch(() => null);
+      if (res === null) return { allowed: true, remaining: limiter.points, retryAfterSeconds: 0 };
+      const allowed = res.consumedPoints < limiter.points;
+      return {
+        allowed,
+        remaining: Math.max(0, limiter.points - res.consumedPoints),
+        retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+      };
     },
   };
 }

@@ -31,3 +31,9 @@ export function adminAuth(adminToken: string): MiddlewareHandler<AppEnv> {
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
+
+/** Whether `authorization` carries the admin token; for routes that show operators more. */
+export function isAdmin(authorization: string | undefined, adminToken: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return match !== null && timingSafeEqual(digest(match[1]!), digest(adminToken));
+}

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.js';
 import { AppError } from '../errors.js';
+import { hostAllowed } from '../lib/allowed-hosts.js';
 import { parseWith } from '../lib/validate.js';
 import { SiteName } from '../routes/schemas.js';
 import { getSite, getSiteByPublicKey, PUBLIC_KEY, type Site } from '../store/sites.js';
@@ -27,6 +28,8 @@ export function readerAccess(options: {
   ownOrigins: readonly string[];
   /** This origin serves the chat site itself: a page of its own (same origin) may use any key. */
   sameOrigin?: boolean;
+  /** Host names that are this origin (`ALLOWED_HOSTS`): the same-origin rule holds only for them. */
+  allowedHosts?: readonly string[];
 }): MiddlewareHandler<AppEnv> {
   const admin = digest(options.adminToken);
   return async function readerAccess(c, next) {
@@ -56,8 +59,11 @@ export function readerAccess(options: {
       origin === undefined ||
       options.ownOrigins.includes(origin) ||
       site.allowedOrigins.includes(origin) ||
-      // Browsers send Origin on same-origin POSTs too; another page cannot claim this host's.
-      (options.sameOrigin === true && origin === new URL(c.req.url).origin);
+      // Browsers send Origin on same-origin POSTs too; another page cannot claim this host's,
+      // unless it rebinds its own name to this address: hence only for the allowed hosts.
+      (options.sameOrigin === true &&
+        hostAllowed(new URL(c.req.url).host, options.allowedHosts ?? []) &&
+        origin === new URL(c.req.url).origin);
     if (!allowed) {
       // Readable by the page (CORS headers on the refusal only), so that a widget can tell "not
       // enabled on this site" from an unreachable assistant, as it can through the edge.

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.js';
 import { AppError } from '../errors.js';
+import { hostAllowed } from '../lib/allowed-hosts.js';
 
 /** What a request to `/metrics` shows about itself; the socket's peer, never a header. */
 export interface MetricsRequest {
@@ -11,6 +12,8 @@ export interface MetricsRequest {
   peer: string | undefined;
   /** Names (lowercase) of the request's headers. */
   headerNames: readonly string[];
+  /** Whether the `Host` header names this origin (`ALLOWED_HOSTS`); a rebound name does not. */
+  hostAllowed?: boolean;
 }
 
 export type MetricsDecision =
@@ -43,6 +46,13 @@ export function decideMetricsAccess(request: MetricsRequest, adminToken: string)
       reason: 'metrics are not served through a proxy without the admin token',
     };
   }
+  if (request.hostAllowed === false) {
+    return {
+      allowed: false,
+      code: 'forbidden',
+      reason: 'metrics are not served under that host name without the admin token',
+    };
+  }
   if (request.peer !== undefined && isLoopback(request.peer))
     return { allowed: true, by: 'loopback' };
   return {
@@ -59,7 +69,10 @@ export function isLoopback(address: string): boolean {
 }
 
 /** The access rule of {@link decideMetricsAccess} as middleware over a Node socket. */
-export function metricsAccess(adminToken: string): MiddlewareHandler<AppEnv> {
+export function metricsAccess(
+  adminToken: string,
+  allowedHosts: readonly string[] = ['*'],
+): MiddlewareHandler<AppEnv> {
   return async function metricsAccess(c, next) {
     const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
       ?.incoming;
@@ -68,6 +81,7 @@ export function metricsAccess(adminToken: string): MiddlewareHandler<AppEnv> {
         authorization: c.req.header('authorization'),
         peer: incoming?.socket?.remoteAddress,
         headerNames: [...c.req.raw.headers.keys()],
+        hostAllowed: hostAllowed(new URL(c.req.url).host, allowedHosts),
       },
       adminToken,
     );

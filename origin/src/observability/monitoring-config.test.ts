@@ -13,7 +13,10 @@ describe('the monitoring profile files', () => {
     const prometheus = read('prometheus.yml');
     expect(prometheus).toMatch(/^\s+scrape_interval: 15s$/m);
     expect(prometheus).toMatch(/^\s+metrics_path: \/metrics$/m);
-    expect(prometheus).toMatch(/^\s+- targets: \[["']origin:8000["']\]$/m);
+    // Blue-green deploys: both colors are scraped, one of them is down between deploys.
+    expect(prometheus).toMatch(
+      /^\s+- targets: \[["']origin-blue:8000["'], ["']origin-green:8000["']\]$/m,
+    );
     expect(prometheus).toMatch(
       /^\s+type: Bearer\n\s+credentials_file: \/etc\/prometheus\/admin-token$/m,
     );

@@ -14,6 +14,9 @@ export async function embedAll(
   for (let start = 0; start < texts.length; start += size) {
     const batch = await embedder.embed(texts.slice(start, start + size));
     for (const vector of batch) vectors.push(vector);
+    // An in-process embedder resolves at once: without a turn of the event loop between batches,
+    // a large document's hundreds of batches would hold it (and every reader) until the last.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return vectors;
 }

@@ -5,9 +5,9 @@ import { withTransaction } from '../db/transaction.js';
 import { ensureVectorIndex } from '../db/vector-index.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
-import { type Chunk, type ChunkOptions, chunkBlocks } from '../ingest/chunk.js';
+import type { Chunk, ChunkOptions } from '../ingest/chunk.js';
 import type { SourceFormat } from '../ingest/formats.js';
-import { parseDocument } from '../ingest/parse.js';
+import type { ParseThread } from '../ingest/parse-thread.js';
 import { BoundedQueue } from '../lib/bounded-queue.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -72,6 +72,8 @@ export interface IngestResult {
 
 export interface IngestionDeps {
   db: Database;
+  /** Parses and chunks documents off the event loop, bounded (see `ParseThread`). */
+  parser: Pick<ParseThread, 'parse'>;
   embedder: Embedder;
   chunking: ChunkOptions;
   embedBatchSize: number;
@@ -96,8 +98,9 @@ export class IngestionService {
   async prepare(site: Site, input: IngestInput): Promise<PreparedDocument> {
     const label = input.fileName ?? input.url ?? input.title ?? 'the document';
     this.assertEmbedderMatches(site);
-    // parseDocument checks the bytes against the format, decodes strict UTF-8 and refuses NULs.
-    const parsed = await parseDocument(input.format, input.content, label);
+    // parseDocument (in the parse thread) checks the bytes against the format, decodes strict
+    // UTF-8, refuses NULs and enforces the text, nesting and time limits; then it chunks.
+    const { parsed, chunks } = await this.deps.parser.parse(input.format, input.content, label);
     const title = (
       input.title ??
       parsed.title ??
@@ -108,7 +111,6 @@ export class IngestionService {
       .trim()
       .slice(0, MAX_TITLE_LENGTH);
     const metadata = input.metadata ?? {};
-    const chunks = chunkBlocks(parsed.blocks, this.deps.chunking);
     if (chunks.length === 0) {
       throw new AppError('unprocessable_document', `${label} has no text to index`);
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../errors.js';
 
@@ -10,21 +11,17 @@ export interface StoredTurn {
 }
 
 /**
- * The conversation `id` of `siteId`, or a new one when `id` is undefined. A conversation of
- * another site is "not found": ids do not cross sites.
+ * The conversation `id` of `siteId`, or a new id when `id` is undefined. A new conversation is
+ * only an id until its first exchange is stored (`recordExchange` creates the row): a question
+ * refused or abandoned before then leaves nothing behind. A conversation of another site is
+ * "not found": ids do not cross sites.
  */
 export async function openConversation(
   db: pg.Pool,
   siteId: number,
   id: string | undefined,
 ): Promise<string> {
-  if (id === undefined) {
-    const { rows } = await db.query<{ id: string }>(
-      'insert into conversations (site_id) values ($1) returning id',
-      [siteId],
-    );
-    return rows[0]!.id;
-  }
+  if (id === undefined) return randomUUID();
   const { rows } = await db.query<{ message_count: number }>(
     'select message_count from conversations where id = $1 and site_id = $2',
     [id, siteId],
@@ -54,9 +51,13 @@ export async function recentTurns(
   return rows;
 }
 
-/** Stores a question and its answer (complete, partial or failed) in one transaction. */
+/**
+ * Stores a question and its answer (complete, partial or failed) in one transaction, creating
+ * the conversation of `siteId` with its first exchange.
+ */
 export async function recordExchange(
   db: pg.Pool,
+  siteId: number,
   conversationId: string,
   question: string,
   answer: {
@@ -69,6 +70,10 @@ export async function recordExchange(
   const client = await db.connect();
   try {
     await client.query('begin');
+    await client.query(
+      'insert into conversations (id, site_id) values ($1, $2) on conflict (id) do nothing',
+      [conversationId, siteId],
+    );
     await client.query(
       `insert into messages (conversation_id, role, content, status) values ($1, 'user', $2, 'complete')`,
       [conversationId, question],

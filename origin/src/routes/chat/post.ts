@@ -5,9 +5,9 @@ import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
 import { runChatTurn } from '../../chat/turn.js';
 import type { AppEnv, Services } from '../../context.js';
 import { AppError } from '../../errors.js';
-import { clientIp } from '../../lib/client-ip.js';
+import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
-import { enforceLimits } from '../../limits/enforce.js';
+import { checkClientBudget, enforceLimits } from '../../limits/enforce.js';
 import { siteOfRoute } from '../../middleware/reader-access.js';
 import { openConversation } from '../../store/conversations.js';
 
@@ -27,14 +27,25 @@ const encoder = new TextEncoder();
 
 /**
  * `POST /api/v1/sites/:site/chat`: a cited answer as `text/event-stream`. With `Last-Event-ID`
- * it resumes an answer still being produced (or just finished) from after that event.
+ * it resumes an answer of the same site still being produced (or just finished) from after that
+ * event.
+ *
+ * A reader's request is refused, cheapest check first: a client already over its budget before
+ * its body is read, a body over `READER_BODY_MAX_BYTES` before it is held whole, a bad body or an
+ * unknown conversation before any budget is spent. Only a question that will be answered spends
+ * the client's, the site's and the conversation's budgets.
  */
 export function registerChat(app: Hono<AppEnv>, services: Services): void {
+  const { config, limits } = services;
   app.post('/api/v1/sites/:site/chat', async (c) => {
     const site = await siteOfRoute(services.db.pool, c.req.param('site'));
+    const reader = c.get('access') !== 'admin';
+    const client = readerKey(c, config);
     const lastEventId = c.req.header('last-event-id');
     if (lastEventId !== undefined) {
-      const resumed = services.chat.registry.resume(lastEventId);
+      if (reader) await enforceLimits(limits, 'resume', { siteId: site.id, clientKey: client });
+      const conversationId = await resumedConversation(c, config.READER_BODY_MAX_BYTES);
+      const resumed = services.chat.registry.resume(lastEventId, site.id, conversationId);
       if (resumed === null)
         // The header tells an edge with several origins that another origin may hold the answer.
         throw new AppError('not_found', 'that answer can no longer be resumed; ask again', {
@@ -48,16 +59,18 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
         services.metrics.sseStreams,
       );
     }
-    const body = parseWith(ChatBody, await readJson(c));
-    if (c.get('access') !== 'admin') {
-      await enforceLimits(services.limits, 'chat', {
+    if (reader) await checkClientBudget(limits, 'chat', client);
+    const body = parseWith(ChatBody, await readJson(c, config.READER_BODY_MAX_BYTES));
+    const conversationId = await openConversation(services.db.pool, site.id, body.conversationId);
+    services.chat.registry.ensureRoom();
+    if (reader) {
+      await enforceLimits(limits, 'chat', {
         siteId: site.id,
-        clientIp: clientIp(c, services.config.EDGE_SHARED_SECRET),
+        clientKey: client,
         conversationId: body.conversationId,
       });
     }
-    const conversationId = await openConversation(services.db.pool, site.id, body.conversationId);
-    const stream = services.chat.registry.create();
+    const stream = services.chat.registry.create({ siteId: site.id, conversationId });
     void runChatTurn(
       stream,
       { site, conversationId, message: body.message, requestId: c.get('requestId') },
@@ -65,6 +78,22 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
     );
     return sse(c, stream, 0, services.chat.pingMs, services.metrics.sseStreams);
   });
+}
+
+/**
+ * The conversation a resume names in its body (the client repeats its question's POST), if any:
+ * a resume must then belong to it. A body that is not a valid question names none.
+ */
+async function resumedConversation(c: Context<AppEnv>, maxBytes: number) {
+  let raw: unknown;
+  try {
+    raw = await readJson(c, maxBytes);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'payload_too_large') throw error;
+    return undefined;
+  }
+  const parsed = ChatBody.safeParse(raw);
+  return parsed.success ? parsed.data.conversationId : undefined;
 }
 
 /** The stream as a response that is never buffered: comment pings keep idle proxies from closing it. */

@@ -1,11 +1,14 @@
 import type { Hono } from 'hono';
 import type { AppEnv, Services } from '../../context.js';
+import { isAdmin } from '../../middleware/admin-auth.js';
 
 const DB_CHECK_TIMEOUT_MS = 2_000;
 
 /**
- * `GET /api/v1/health`: the database, the embedder that serves and the version. 503 when the
- * database does not answer within two seconds; the deploy script waits on this.
+ * `GET /api/v1/health`: `{ status }`, 503 when the database does not answer within two seconds;
+ * the deploy script waits on this. With the admin token it also names the database, the
+ * embedder, reranker and answer model, the Redis servers and the version: details that tell an
+ * anonymous caller what to attack are for the operator only.
  */
 export function registerHealth(app: Hono<AppEnv>, services: Services): void {
   app.get('/api/v1/health', async (c) => {
@@ -36,7 +39,11 @@ export function registerHealth(app: Hono<AppEnv>, services: Services): void {
       limits,
     };
     c.header('Cache-Control', 'no-store');
-    return c.json(body, database.status === 'up' ? 200 : 503);
+    const code = database.status === 'up' ? 200 : 503;
+    if (!isAdmin(c.req.header('authorization'), services.adminToken)) {
+      return c.json({ status: body.status }, code);
+    }
+    return c.json(body, code);
   });
 }
 

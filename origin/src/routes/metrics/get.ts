@@ -8,7 +8,7 @@ import { metricsAccess } from '../../observability/metrics-access.js';
  */
 export function registerMetrics(app: Hono<AppEnv>, services: Services): void {
   const { registry } = services.metrics;
-  app.get('/metrics', metricsAccess(services.adminToken), async (c) =>
+  app.get('/metrics', metricsAccess(services.adminToken, services.config.allowedHosts), async (c) =>
     c.body(await registry.metrics(), 200, {
       'Content-Type': registry.contentType,
       'Cache-Control': 'no-store',

@@ -1,9 +1,9 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, Services } from '../../context.js';
-import { clientIp } from '../../lib/client-ip.js';
+import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
-import { enforceLimits } from '../../limits/enforce.js';
+import { checkClientBudget, enforceLimits } from '../../limits/enforce.js';
 import { siteOfRoute } from '../../middleware/reader-access.js';
 import { noNul } from '../schemas.js';
 
@@ -53,12 +53,13 @@ export function registerSearch(app: Hono<AppEnv>, services: Services): void {
   const schema = searchBody(services.config.MAX_QUERY_CHARS);
   app.post('/api/v1/sites/:site/search', async (c) => {
     const site = await siteOfRoute(services.db.pool, c.req.param('site'));
-    const body = parseWith(schema, await readJson(c));
-    if (c.get('access') !== 'admin') {
-      await enforceLimits(services.limits, 'search', {
-        siteId: site.id,
-        clientIp: clientIp(c, services.config.EDGE_SHARED_SECRET),
-      });
+    const reader = c.get('access') !== 'admin';
+    const client = readerKey(c, services.config);
+    // Over budget: refused before the body is read. Spent only once the request is valid.
+    if (reader) await checkClientBudget(services.limits, 'search', client);
+    const body = parseWith(schema, await readJson(c, services.config.READER_BODY_MAX_BYTES));
+    if (reader) {
+      await enforceLimits(services.limits, 'search', { siteId: site.id, clientKey: client });
     }
     const started = performance.now();
     const source = body.filter?.source;
