@@ -376,12 +376,14 @@ function defaultMinSimilarity(embedderId: string): number {
 }
 
 /**
- * Weight of the vector list in reciprocal rank fusion, by embedder. The offline hash embedder
- * ranks well below BM25 on its own (0.71× nDCG@10 on Cranfield and 0.75× on MEDLINE, see
- * BENCHMARKS.md), so it only nudges the lexical ranking; a sentence model is an equal partner.
+ * Weight of the vector list in reciprocal rank fusion, by embedder: it follows how good the
+ * embedder's own ranking is. The offline hash embedder ranks at 0.64× full-text's nDCG@10 on
+ * Cranfield and 0.69× on MEDLINE, so its list only breaks near ties of the lexical ranking
+ * (0.1: hybrid then stays at full-text's level on both; 0.2 cost 3.4% on Cranfield, see
+ * BENCHMARKS.md); a sentence model is an equal partner.
  */
 function defaultVectorWeight(embedderId: string): number {
-  return embedderId.startsWith('hash') ? 0.2 : 1;
+  return embedderId.startsWith('hash') ? 0.1 : 1;
 }
 
 /** Similarity at which two questions are one group: the hash embedder's run lower, as above. */

@@ -347,21 +347,46 @@ describe(`path traversal in uploaded file names stores nothing outside the datab
     return found;
   }
 
-  const cases: Array<{ sent: string; stored: string }> = [
-    { sent: '../../etc/passwd.md', stored: 'passwd.md' },
-    { sent: '..\\..\\ragedge-evil-win.txt', stored: 'ragedge-evil-win.txt' },
-    { sent: '/etc/ragedge-evil-abs.md', stored: 'ragedge-evil-abs.md' },
-    { sent: 'C:\\Windows\\ragedge-evil-drive.md', stored: 'ragedge-evil-drive.md' },
-    { sent: '....//....//ragedge-evil-dots.md', stored: 'ragedge-evil-dots.md' },
-    { sent: 'ragedge-evil\u0000nul.md', stored: 'ragedge-evilnul.md' },
-    { sent: '%2e%2e%2fragedge-evil-enc.md', stored: '%2e%2e%2fragedge-evil-enc.md' },
+  // `source` is the sent path made relative: no root, no drive, no `.` or `..` segment.
+  const cases: Array<{ sent: string; stored: string; source: string }> = [
+    { sent: '../../etc/passwd.md', stored: 'passwd.md', source: 'etc/passwd.md' },
+    {
+      sent: '..\\..\\ragedge-evil-win.txt',
+      stored: 'ragedge-evil-win.txt',
+      source: 'ragedge-evil-win.txt',
+    },
+    {
+      sent: '/etc/ragedge-evil-abs.md',
+      stored: 'ragedge-evil-abs.md',
+      source: 'etc/ragedge-evil-abs.md',
+    },
+    {
+      sent: 'C:\\Windows\\ragedge-evil-drive.md',
+      stored: 'ragedge-evil-drive.md',
+      source: 'Windows/ragedge-evil-drive.md',
+    },
+    {
+      sent: '....//....//ragedge-evil-dots.md',
+      stored: 'ragedge-evil-dots.md',
+      source: 'ragedge-evil-dots.md',
+    },
+    {
+      sent: 'ragedge-evil\u0000nul.md',
+      stored: 'ragedge-evilnul.md',
+      source: 'ragedge-evilnul.md',
+    },
+    {
+      sent: '%2e%2e%2fragedge-evil-enc.md',
+      stored: '%2e%2e%2fragedge-evil-enc.md',
+      source: '%2e%2e%2fragedge-evil-enc.md',
+    },
   ];
 
   it('stores each upload under the last segment of its name, cleaned, and writes no file', async () => {
     const passwd = existsSync('/etc/passwd') ? statSync('/etc/passwd').mtimeMs : null;
     const names = [...cases.map((c) => c.stored), 'passwd.md', 'ragedge-evil-nul.md'];
     const before = filesNamed(names);
-    for (const { sent, stored } of cases) {
+    for (const { sent, stored, source } of cases) {
       const response = await h.request('POST', path, {
         body: formWith([{ name: sent, content: `# Upload\n\nStored as ${stored}.` }]),
       });
@@ -370,7 +395,8 @@ describe(`path traversal in uploaded file names stores nothing outside the datab
       );
       const { document } = (await response.json()).results[0];
       expect(document.fileName).toBe(stored);
-      expect(document.source).toBe(stored);
+      expect(document.source).toBe(source);
+      expect(document.source.split('/')).not.toContain('..');
       expect(document.fileName).not.toMatch(/[\\/]/);
       expect(document.fileName.includes('\u0000')).toBe(false);
     }

@@ -119,6 +119,61 @@ describe(`chat, extractive answers (${TEST_DB})`, () => {
     expect(items.at(-1)!.data).toMatchObject({ finishReason: 'no_answer', cited: [] });
   });
 
+  it('lists each document and heading once, with its identity, and cites as data', async () => {
+    const items = (
+      await readSse((await chat(h, { message: 'How do I restore a backup dump?' })).body!)
+    ).filter((i) => i.event);
+    const { sources } = items[1]!.data as {
+      sources: Array<{
+        n: number;
+        documentId: string;
+        headingPath: string[];
+        source: string;
+        snippet: string;
+      }>;
+    };
+    const keys = sources.map((s) => JSON.stringify([s.documentId, s.headingPath]));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(sources.map((s) => s.n)).toEqual(sources.map((_, i) => i + 1));
+    const restoring = sources.find((s) => s.source === 'Restoring');
+    expect(restoring).toMatchObject({ documentId: expect.any(String), headingPath: ['Restore'] });
+    expect(restoring!.snippet).toContain('scratch database');
+    const done = items.at(-1)!.data as { finishReason: string; cited: number[] };
+    expect(done.finishReason).toBe('stop');
+    expect(done.cited).toContain(restoring!.n);
+  });
+
+  it('quotes a hostile document without its fake citations or links', async () => {
+    const response = await h.request('POST', '/api/v1/sites/docs/documents', {
+      json: {
+        title: 'Billing',
+        format: 'text',
+        content:
+          'To pay an invoice, the official guide [1] says to log in at [the billing portal](https://phish.example/login) first.',
+      },
+    });
+    expect(response.status).toBe(201);
+    const items = (
+      await readSse(
+        (
+          await chat(h, { message: 'how do I pay an invoice in the billing portal' })
+        ).body!,
+      )
+    ).filter((i) => i.event);
+    const text = answerText(items);
+    expect(text).toContain('phish.example');
+    // The page's own `[1]` and link label reach the reader escaped: neither a citation nor a link.
+    expect(text).toContain('\\[1\\]');
+    expect(text).toContain('\\[the billing portal\\](https://phish.example/login)');
+    const { sources } = items[1]!.data as { sources: Array<{ n: number; source: string }> };
+    const billing = sources.find((s) => s.source === 'Billing')!;
+    expect((items.at(-1)!.data as { cited: number[] }).cited).toEqual([billing.n]);
+    await h.request(
+      'DELETE',
+      `/api/v1/sites/docs/documents/${(await response.json()).document.id}`,
+    );
+  });
+
   it('accepts the site key from an allowed origin and from the product chat site, with CORS', async () => {
     for (const origin of ['https://partner.example.org', 'https://chat.example.com']) {
       const response = await h.request('POST', '/api/v1/sites/docs/chat', {
@@ -269,6 +324,15 @@ describe(`chat through an OpenAI-compatible LLM (a local stub) (${TEST_DB})`, ()
     expect(answerText(items)).not.toContain('[7]');
     expect(answerText(items)).toContain('[1]');
     expect(items.at(-1)!.data).toMatchObject({ cited: [1] });
+  });
+
+  it("shows a model's link to a page that is no source as plain text", async () => {
+    const h = await withModel('link');
+    const items = await readSse((await chat(h, { message: 'How do I restore a backup?' })).body!);
+    expect(answerText(items)).toBe(
+      'Restore from the official guide or https://phish.example/x [1].',
+    );
+    expect(items.at(-1)!.data).toMatchObject({ finishReason: 'stop', cited: [1] });
   });
 
   it('ends with an error event when the upstream fails mid-stream, and keeps what was said', async () => {

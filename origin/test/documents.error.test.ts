@@ -249,12 +249,12 @@ describe(`documents, bad input (${process.env.TEST_DB ?? 'pglite'})`, () => {
     expect(await h.counts()).toEqual(stored);
   });
 
-  it('keeps only the last segment of an uploaded file name', async () => {
+  it('keeps the last segment as the file name, and a path that never climbs as the source', async () => {
     const response = await upload('../../etc/passwd.md', '# Not a path\n\nJust words.');
     expect(response.status).toBe(201);
     const { results } = await response.json();
     expect(results[0].document.fileName).toBe('passwd.md');
-    expect(results[0].document.source).toBe('passwd.md');
+    expect(results[0].document.source).toBe('etc/passwd.md');
     const cleanup = await h.request('DELETE', `${path}/${results[0].document.id}`);
     expect(cleanup.status).toBe(204);
   });

@@ -242,3 +242,69 @@ describe(`document batches (${process.env.TEST_DB ?? 'pglite'})`, () => {
     expect(response.status).toBe(400);
   });
 });
+
+describe(`document identity (${process.env.TEST_DB ?? 'pglite'})`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.createSite('ids');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('keeps same-named files of two folders apart, each with its title and page URL', async () => {
+    const form = formWith(
+      [
+        { name: 'helpers/jwt.md', content: '# JWT Helper\n\nSign and verify tokens.' },
+        { name: 'middleware/jwt.md', content: '# JWT Middleware\n\nProtect routes with a token.' },
+        { name: 'middleware/notes.md', content: 'No heading here, just words about tokens.' },
+      ],
+      {
+        urls: JSON.stringify({
+          'helpers/jwt.md': 'https://docs.example.com/helpers/jwt',
+          'middleware/jwt.md': 'https://docs.example.com/middleware/jwt',
+        }),
+      },
+    );
+    const response = await h.request('POST', '/api/v1/sites/ids/documents', { body: form });
+    expect(response.status).toBe(201);
+    const { results } = await response.json();
+    expect(results.map((r: { outcome: string }) => r.outcome)).toEqual([
+      'created',
+      'created',
+      'created',
+    ]);
+    expect(results.map((r: { document: unknown }) => r.document)).toEqual([
+      expect.objectContaining({
+        source: 'helpers/jwt.md',
+        fileName: 'jwt.md',
+        title: 'JWT Helper',
+        url: 'https://docs.example.com/helpers/jwt',
+      }),
+      expect.objectContaining({
+        source: 'middleware/jwt.md',
+        title: 'JWT Middleware',
+        url: 'https://docs.example.com/middleware/jwt',
+      }),
+      expect.objectContaining({ source: 'middleware/notes.md', title: 'notes', url: null }),
+    ]);
+    const again = await h.request('POST', '/api/v1/sites/ids/documents', {
+      body: formWith(
+        [{ name: 'helpers/jwt.md', content: '# JWT Helper\n\nSign and verify tokens.' }],
+        { urls: JSON.stringify({ 'helpers/jwt.md': 'https://docs.example.com/helpers/jwt' }) },
+      ),
+    });
+    expect((await again.json()).results[0].outcome).toBe('unchanged');
+    expect((await h.counts()).documents).toBe(3);
+  });
+
+  it('refuses a page URL that is not http(s)', async () => {
+    const form = formWith([{ name: 'a.md', content: '# A\n\ntext' }], {
+      urls: JSON.stringify({ 'a.md': 'javascript:alert(1)' }),
+    });
+    const response = await h.request('POST', '/api/v1/sites/ids/documents', { body: form });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.code).toBe('validation_failed');
+  });
+});

@@ -27,6 +27,9 @@ import type { AddressInfo } from 'node:net';
 
 export const STUB_ANSWER = 'Paris is the capital of France [1]. It lies on the Seine [1].';
 export const STUB_ANSWER_CITE_7 = 'The tower is in Paris [1]. It was built in 1889 [7].';
+/** An answer a hostile page could talk a model into: a link to a page no source is. */
+export const STUB_ANSWER_LINK =
+  'Restore from the [official guide](https://phish.example/login) or <https://phish.example/x> [1].';
 export const STUB_ANSWER_MARKUP =
   'Beware <script>alert("model")</script> and <img src=x onerror=alert(2)>: **Paris** is the capital [1].\n\n- a `<b>` tag\n- the Seine [1]';
 
@@ -130,11 +133,13 @@ export async function startLlmStub(): Promise<LlmStub> {
         ? STUB_ANSWER_CITE_7
         : model === 'markup'
           ? STUB_ANSWER_MARKUP
-          : model === 'rich'
-            ? STUB_ANSWER_RICH
-            : model === 'quote'
-              ? `${firstSourceText(body)} [1]`
-              : STUB_ANSWER;
+          : model === 'link'
+            ? STUB_ANSWER_LINK
+            : model === 'rich'
+              ? STUB_ANSWER_RICH
+              : model === 'quote'
+                ? `${firstSourceText(body)} [1]`
+                : STUB_ANSWER;
     if (!stream) {
       sendJson(res, 200, completion(model, text));
       return;

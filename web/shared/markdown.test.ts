@@ -85,6 +85,13 @@ describe('renderMarkdown', () => {
     expect(root.textContent).not.toContain('javascript');
   });
 
+  it('shows escaped brackets from quoted documents as text: no citation, no link', () => {
+    const root = render('Quoted: see \\[1\\] and \\[the guide\\](https://evil.example/x), a\\_b.');
+    expect(root.querySelectorAll('a')).toHaveLength(0);
+    expect(root.querySelectorAll('.cite')).toHaveLength(0);
+    expect(root.textContent).toBe('Quoted: see [1] and [the guide](https://evil.example/x), a_b.');
+  });
+
   it('keeps underscores inside words as text', () => {
     const root = render('Set shared_buffers and work_mem_size, not _this_ names.');
     expect([...root.querySelectorAll('em')].map((e) => e.textContent)).toEqual(['this']);

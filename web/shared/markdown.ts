@@ -43,7 +43,7 @@ export function answerLinks(
 }
 
 const INLINE =
-  /(`[^`\n]+`)|(\*\*[^*\n]+\*\*|__[^_\n]+__)|(\*[^*\s][^*\n]*\*|_[^_\s][^_\n]*_)|\[(\d{1,3})\]|\[([^\]\n]+)\]\(([^\s)]+)\)/g;
+  /(`[^`\n]+`)|(\*\*[^*\n]+\*\*|__[^_\n]+__)|(\*[^*\s][^*\n]*\*|_[^_\s][^_\n]*_)|\[(\d{1,3})\]|\[([^\]\n]+)\]\(([^\s)]+)\)|\\([\\`*_[\]()#|!])/g;
 const WORD = /[\p{L}\p{N}_]/u;
 
 /** `url` if it is an absolute http(s) URL, else null: no `javascript:` or `data:` link ever. */
@@ -95,6 +95,8 @@ export function renderInline(doc: Document, parent: Node, text: string, links: A
     if (m[1] !== undefined) parent.appendChild(el(doc, 'code', m[1].slice(1, -1)));
     else if (m[2] !== undefined) parent.appendChild(el(doc, 'strong', m[2].slice(2, -2)));
     else if (m[3] !== undefined) parent.appendChild(el(doc, 'em', m[3].slice(1, -1)));
+    // A backslash escape (the origin escapes `[` `]` in quoted text): the character, as text.
+    else if (m[7] !== undefined) parent.appendChild(doc.createTextNode(m[7]));
     else if (m[4] !== undefined) {
       const url = links.cite(Number(m[4]));
       if (url === undefined) continue; // not a citation of this answer: dropped

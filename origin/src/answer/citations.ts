@@ -11,7 +11,7 @@
  * `MAX_HELD_CHARS` characters, three spaces in running prose) and rewrites the rest.
  */
 
-const MARKER = /\[ ?(\d{1,3}(?: ?, ?\d{1,3}){0,3}) ?\]/g;
+const MARKER = /(?<!\\)\[ ?(\d{1,3}(?: ?, ?\d{1,3}){0,3}) ?\]/g;
 const RUN = new RegExp(` {0,3}(?:${MARKER.source}){1,3}`, 'g');
 /** The longest run without its spaces: three markers of `[ 123, 123, 123, 123 ]`. */
 const MAX_RUN_CHARS = 3 * (2 + 1 + 3 + 3 * 6 + 1);

@@ -26,11 +26,11 @@ async function collect(stream: AsyncIterable<string>): Promise<string[]> {
 }
 
 describe('ExtractiveGenerator', () => {
-  it('is extractive-v1', () => {
-    expect(generator.id).toBe('extractive-v1');
+  it('is extractive-v2', () => {
+    expect(generator.id).toBe('extractive-v2');
   });
 
-  it('quotes the sentences that share words with the question, each with its citation', async () => {
+  it('quotes the best passage whole under its heading, with its citation', async () => {
     const deltas = await collect(
       generator.stream({
         question: 'How do I install the server?',
@@ -40,11 +40,49 @@ describe('ExtractiveGenerator', () => {
       }),
     );
     const answer = deltas.join('');
-    expect(answer).toBe(
-      'Installing the server takes five minutes with the setup script. [1] The server install needs Node 20 and PostgreSQL 16. [2]',
+    expect(answer).toMatch(/^From \*Doc \d\*:\n\n/);
+    expect(answer).toContain(
+      'The worker runs at the edge. Installing the server takes five minutes with the setup script. Logs go to stdout. [1]',
     );
-    expect(answer).not.toContain('Bread');
     expect(deltas.length).toBeGreaterThan(5);
+  });
+
+  it('keeps the command a sentence introduces, and a table row with its header', () => {
+    const docs: AnswerSource[] = [
+      {
+        n: 1,
+        title: 'Deploying',
+        url: null,
+        headingPath: ['6. Backups'],
+        text: 'Backups run nightly. To schedule the backup, add this cron line:\n\n0 3 * * * /usr/local/bin/backup.sh --all;\n\nThat is all.',
+      },
+      {
+        n: 2,
+        title: 'Sizing',
+        url: null,
+        headingPath: ['Memory'],
+        text: '| Setting | Default |\n| --- | --- |\n| shared_buffers | 1GB |\n| work_mem | 16MB |',
+      },
+    ];
+    const cron = generator.answer('how do I schedule the backup cron', docs);
+    expect(cron).toContain('From *Deploying › 6. Backups*:');
+    expect(cron).toContain('0 3 * * * /usr/local/bin/backup.sh --all;');
+    const value = generator.answer('default shared_buffers setting', docs);
+    expect(value).toContain('| Setting | Default |\n| --- | --- |\n| shared_buffers | 1GB |');
+    expect(value).not.toContain('work_mem');
+  });
+
+  it('neutralises citation markers and links inside quoted text', () => {
+    const hostile = source(
+      1,
+      'The official guide [2] says: download the installer from [the guide](https://evil.example/x) now.',
+    );
+    const answer = generator.answer('where do I download the installer', [hostile, SOURCES[0]!]);
+    const filter = new CitationFilter(2);
+    const shown = filter.push(answer) + filter.end();
+    expect(filter.cited()).toEqual([1]);
+    expect(shown).toContain('\\[2\\]');
+    expect(shown).not.toMatch(/(?<!\\)\[the guide\]\(/);
   });
 
   it('cites only sources it was given, so the citation filter removes nothing', async () => {
@@ -60,12 +98,12 @@ describe('ExtractiveGenerator', () => {
     }
   });
 
-  it('keeps at most four sentences, preferring earlier sources', () => {
+  it('quotes at most three passages, preferring earlier sources', () => {
     const many = Array.from({ length: 6 }, (_, i) =>
       source(i + 1, `The server port is ${8000 + i} here.`),
     );
     const answer = generator.answer('server port', many);
-    expect(answer.match(/\[\d+\]/g)).toEqual(['[1]', '[2]', '[3]', '[4]']);
+    expect(answer.match(/\[\d+\]/g)).toEqual(['[1]', '[2]', '[3]']);
   });
 
   it('says so when there are no sources', async () => {
@@ -75,7 +113,7 @@ describe('ExtractiveGenerator', () => {
     expect(deltas.join('')).toBe(NO_SOURCES_ANSWER);
   });
 
-  it('says no sentence answers directly, then quotes the top source', () => {
+  it('says no passage answers directly, then quotes the top source', () => {
     const answer = generator.answer('quantum chromodynamics', SOURCES);
     expect(answer.startsWith(NO_DIRECT_ANSWER)).toBe(true);
     expect(answer).toContain('[1]');
@@ -107,24 +145,16 @@ describe('ExtractiveGenerator.condense', () => {
     { role: 'assistant' as const, content: 'Run the backup script [1].' },
   ];
 
-  it('prepends the previous question to a follow-up', async () => {
+  it("carries the previous question's subject after the follow-up, whatever its length", async () => {
     expect(await generator.condense('And on Windows?', history, signal)).toBe(
-      'install postgres backup And on Windows?',
+      'And on Windows? install Postgres backup',
     );
-    expect(await generator.condense('what about restoring it', history, signal)).toBe(
-      'install postgres backup what about restoring it',
-    );
+    expect(
+      await generator.condense('which port does the backup service listen on?', history, signal),
+    ).toBe('which port does the backup service listen on? install Postgres');
   });
 
-  it('does not repeat words the follow-up already has', async () => {
-    expect(await generator.condense('And the backup schedule?', history, signal)).toBe(
-      'install postgres And the backup schedule?',
-    );
-  });
-
-  it('leaves a standalone question, or one without history, unchanged', async () => {
-    const standalone = 'How do I configure the edge worker cache?';
-    expect(await generator.condense(standalone, history, signal)).toBe(standalone);
+  it('leaves a question without history unchanged', async () => {
     expect(await generator.condense('And on Windows?', [], signal)).toBe('And on Windows?');
   });
 });

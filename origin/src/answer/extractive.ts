@@ -1,57 +1,67 @@
 /**
- * The answer generator for machines without a language model: it quotes the sentences of the top
- * sources that share the most content words with the question, each followed by its citation,
- * and streams them word by word so the reader sees the same events as from a model. It cannot
- * paraphrase or combine; it can only point at the right sentences.
+ * The answer generator for machines without a language model. It chooses the passage of the
+ * retrieved sources that best answers the question, at block level (a paragraph, a list item, a
+ * code block, a table row with its header), and quotes it whole under its heading, with its
+ * citation: "From *Title › Heading*: …". A code block keeps the sentence that introduces it and
+ * a sentence ending in ":" keeps the code it introduces, so a command or value is never cut off.
+ * It cannot paraphrase or combine; it can only point at the right passage.
  */
-import { COMMON_ENGLISH_WORDS } from '../embedders/common-words.js';
-import { stem } from '../embedders/hash.js';
-import { truncate } from './prompt.js';
+import { type Passage, passagesOf, termsOf } from './passages.js';
+import { neutralizeCode, neutralizeQuote } from './quote.js';
 import type { AnswerGenerator, AnswerRequest, AnswerSource, Turn } from './types.js';
 
 export interface ExtractiveOptions {
-  /** Sentences in an answer. Default 4. */
-  maxSentences?: number;
-  /** Sources read, the first ones. Default 5. */
+  /** Passages quoted at most. Default 2. */
+  maxPassages?: number;
+  /** Sources read, the first ones. Default 6. */
   maxSources?: number;
 }
 
 export const NO_SOURCES_ANSWER = 'Nothing in the documents answers this question.';
-/** Leads the answer when no sentence shares a word with the question. */
+/** Leads the answer when no passage shares a word with the question. */
 export const NO_DIRECT_ANSWER =
-  'No sentence in the documents answers this directly; the closest passage says:';
+  'No passage in the documents answers this directly; the closest one says:';
 
-const STOPWORDS: ReadonlySet<string> = new Set([...COMMON_ENGLISH_WORDS, 'can', 'about']);
-/** Shorter sentences are headings or fragments; longer ones are cut. */
-const MIN_SENTENCE_CHARS = 15;
-const MAX_SENTENCE_CHARS = 500;
-/** Each later source's sentences score this much less, so earlier sources win ties and near ties. */
-const SOURCE_RANK_PENALTY = 0.1;
-/** A question of at most this many words is read as a follow-up. */
-const FOLLOW_UP_MAX_WORDS = 3;
-const FOLLOW_UP_OPENERS =
-  /^(?:and|also|what about|how about|then|so|but|it|its|it's|they|them|their|this|that|these|those|he|she|his|her|same)\b/i;
+/** Each later source's passages score this share less, so earlier sources win near ties. */
+const SOURCE_RANK_PENALTY = 0.15;
+/** BM25's saturation and length normalisation, with a term counted once per passage. */
+const K1 = 1.2;
+const B = 0.75;
+/** A heading's words count this much of a passage's own words: they say what it is about. */
+const HEADING_WEIGHT = 0.6;
+/** Words of the previous question count this much in a follow-up: its subject, not its ask. */
+const CARRIED_WEIGHT = 0.35;
+/** A second passage is quoted only when it scores this close to the first. */
+const SECOND_PASSAGE_SHARE = 0.35;
+/** Longest passage quoted; longer prose is cut at a sentence, longer code at a line. */
+const MAX_PASSAGE_CHARS = 900;
+/** Sentences that open by pointing back at what came before them. */
+const POINTS_BACK = /^(?:this|that|these|those|the above|here|above)\b/i;
+/** Items of a list quoted after the sentence that introduces it. */
+const MAX_LIST_ITEMS = 8;
+/** Code without a sentence to say what it does rarely answers a question by itself. */
+const BARE_CODE_WEIGHT = 0.6;
 
-interface Candidate {
-  n: number;
+interface Scored {
+  source: AnswerSource;
   sourceIndex: number;
-  position: number;
-  text: string;
+  passage: Passage;
+  neighbours: Passage[];
   score: number;
 }
 
 export class ExtractiveGenerator implements AnswerGenerator {
-  readonly id = 'extractive-v1';
-  readonly #maxSentences: number;
+  readonly id = 'extractive-v2';
+  readonly #maxPassages: number;
   readonly #maxSources: number;
 
   constructor(options: ExtractiveOptions = {}) {
-    this.#maxSentences = options.maxSentences ?? 4;
-    this.#maxSources = options.maxSources ?? 5;
+    this.#maxPassages = options.maxPassages ?? 3;
+    this.#maxSources = options.maxSources ?? 6;
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<string> {
-    const answer = this.answer(request.question, request.sources);
+    const answer = this.answer(request.question, request.sources, request.history);
     for (const delta of answer.split(/(?=\s)/)) {
       request.signal.throwIfAborted();
       yield delta;
@@ -59,76 +69,152 @@ export class ExtractiveGenerator implements AnswerGenerator {
   }
 
   /** The whole answer as `stream` yields it. */
-  answer(question: string, sources: readonly AnswerSource[]): string {
+  answer(
+    question: string,
+    sources: readonly AnswerSource[],
+    history: readonly Turn[] = [],
+  ): string {
     if (sources.length === 0) return NO_SOURCES_ANSWER;
-    const { sentences, direct } = this.#choose(question, sources.slice(0, this.#maxSources));
-    if (sentences.length === 0) return NO_SOURCES_ANSWER;
-    const quoted = sentences.map((sentence) => `${sentence.text} [${sentence.n}]`).join(' ');
-    return direct ? quoted : `${NO_DIRECT_ANSWER} ${quoted}`;
+    const weights = questionWeights(question, history);
+    const ranked = rank(sources.slice(0, this.#maxSources), weights);
+    if (ranked.length === 0) return NO_SOURCES_ANSWER;
+    const best = ranked[0]!;
+    if (best.score <= 0) return `${NO_DIRECT_ANSWER}\n\n${quote(best)}`;
+    const chosen = [best];
+    for (const next of ranked.slice(1)) {
+      if (chosen.length >= this.#maxPassages || next.score < SECOND_PASSAGE_SHARE * best.score)
+        break;
+      const overlaps = (c: Scored) =>
+        c.source === next.source &&
+        quoted(c.passage, c.neighbours).some((p) =>
+          quoted(next.passage, next.neighbours).includes(p),
+        );
+      if (chosen.some(overlaps)) continue;
+      chosen.push(next);
+    }
+    return chosen.map(quote).join('\n\n');
   }
 
   async condense(question: string, history: Turn[], _signal: AbortSignal): Promise<string> {
     const previous = history.findLast((turn) => turn.role === 'user');
-    if (!previous || !isFollowUp(question)) return question;
-    const asked = new Set(contentWords(question).map(stem));
-    const carried = contentWords(previous.content).filter((word) => !asked.has(stem(word)));
-    const unique = [...new Set(carried)].slice(0, 12);
-    return unique.length === 0 ? question : `${unique.join(' ')} ${question}`;
-  }
-
-  /** The best sentences, in source order; the opening of the first source when none match. */
-  #choose(
-    question: string,
-    sources: readonly AnswerSource[],
-  ): { sentences: Candidate[]; direct: boolean } {
-    const terms = new Set(contentWords(question).map(stem));
-    const candidates = sources.flatMap((source, sourceIndex) =>
-      sentences(source.text).map((text, position) => {
-        const words = new Set(contentWords(text).map(stem));
-        const overlap = [...terms].filter((term) => words.has(term)).length;
-        const score = overlap === 0 ? 0 : overlap - SOURCE_RANK_PENALTY * sourceIndex;
-        return { n: source.n, sourceIndex, position, text, score };
-      }),
-    );
-    const seen = new Set<string>();
-    const distinct = candidates.filter((candidate) => {
-      const key = candidate.text.toLowerCase().replace(/\s+/g, ' ');
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
+    if (!previous) return question;
+    // A follow-up keeps the previous question's subject whatever its length: "which port does
+    // it open on?" means nothing to a search without it. The question's own words lead.
+    const asked = new Set(termsOf(question));
+    const words = previous.content.match(/[\p{L}\p{N}_$.-]+/gu) ?? [];
+    const carried = words.filter((word) => {
+      const terms = termsOf(word);
+      return terms.length > 0 && terms.every((term) => !asked.has(term));
     });
-    const matching = distinct.filter((candidate) => candidate.score > 0);
-    const picked =
-      matching.length > 0
-        ? [...matching].sort((a, b) => b.score - a.score).slice(0, this.#maxSentences)
-        : distinct.filter((candidate) => candidate.sourceIndex === 0).slice(0, 2);
-    picked.sort((a, b) => a.sourceIndex - b.sourceIndex || a.position - b.position);
-    return { sentences: picked, direct: matching.length > 0 };
+    const unique = [...new Set(carried)].slice(0, 12);
+    return unique.length === 0 ? question : `${question} ${unique.join(' ')}`;
   }
 }
 
-/** Sentences of a passage: lines first (headings, list items), then sentence boundaries. */
-function sentences(text: string): string[] {
-  const segmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
-  return text
-    .split(/\n+/)
-    .flatMap((line) => [...segmenter.segment(line)].map((part) => part.segment))
-    .map((sentence) => sentence.replace(/\s+/g, ' ').trim())
-    .filter((sentence) => sentence.length >= MIN_SENTENCE_CHARS)
-    .map((sentence) => truncate(sentence, MAX_SENTENCE_CHARS));
+/** The question's terms, weighted; a follow-up also carries its previous question's, lighter. */
+function questionWeights(question: string, history: readonly Turn[]): Map<string, number> {
+  const weights = new Map<string, number>();
+  const previous = history.findLast((turn) => turn.role === 'user');
+  if (previous) for (const term of termsOf(previous.content)) weights.set(term, CARRIED_WEIGHT);
+  for (const term of termsOf(question)) weights.set(term, 1);
+  return weights;
 }
 
-/** Lowercased words that are not function words, in order, repeats kept. */
-function contentWords(text: string): string[] {
-  return (
-    text
-      .normalize('NFKC')
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? []
-  ).filter((word) => !STOPWORDS.has(word));
+/** Every passage of the sources, scored, best first. */
+function rank(sources: readonly AnswerSource[], weights: Map<string, number>): Scored[] {
+  const all = sources.flatMap((source, sourceIndex) => {
+    const passages = passagesOf(source.text);
+    const heading = new Set(termsOf([source.title, ...source.headingPath].join(' ')));
+    return passages.map((passage) => ({
+      source,
+      sourceIndex,
+      passage,
+      neighbours: passages,
+      heading,
+      terms: new Set(
+        termsOf(
+          quoted(passage, passages)
+            .map((p) => p.text)
+            .join('\n'),
+        ),
+      ),
+    }));
+  });
+  // Rarer words among the passages at hand tell more: a word in every passage tells nothing.
+  const df = new Map<string, number>();
+  for (const { terms } of all) for (const term of terms) df.set(term, (df.get(term) ?? 0) + 1);
+  const idf = (term: string) => Math.log(1 + (all.length + 1) / ((df.get(term) ?? 0) + 0.5));
+  // A long passage meets more of the question's words by chance: normalise as BM25 does.
+  const average = all.reduce((sum, item) => sum + item.terms.size, 0) / Math.max(1, all.length);
+  const scored = all.map((item) => {
+    const norm = (K1 + 1) / (1 + K1 * (1 - B + (B * item.terms.size) / Math.max(1, average)));
+    let score = 0;
+    for (const [term, weight] of weights) {
+      if (item.terms.has(term)) score += weight * idf(term) * norm;
+      else if (item.heading.has(term)) score += HEADING_WEIGHT * weight * idf(term);
+    }
+    const own = [...weights].some(([term, weight]) => weight === 1 && item.terms.has(term));
+    const bare = item.passage.kind === 'code' && quoted(item.passage, item.neighbours).length === 1;
+    return {
+      source: item.source,
+      sourceIndex: item.sourceIndex,
+      passage: item.passage,
+      neighbours: item.neighbours,
+      score:
+        score *
+        (own ? 1 - SOURCE_RANK_PENALTY * item.sourceIndex : 0.5) *
+        (bare ? BARE_CODE_WEIGHT : 1),
+    };
+  });
+  return scored.sort(
+    (a, b) =>
+      b.score - a.score || a.sourceIndex - b.sourceIndex || a.passage.block - b.passage.block,
+  );
 }
 
-function isFollowUp(question: string): boolean {
-  const trimmed = question.trim();
-  return trimmed.split(/\s+/).length <= FOLLOW_UP_MAX_WORDS || FOLLOW_UP_OPENERS.test(trimmed);
+/**
+ * What is quoted for a passage: a code block with the sentence that introduces it, a sentence
+ * ending in ":" with the code or list it introduces, a sentence that opens by pointing back
+ * ("This creates…") with the code it explains, anything else alone.
+ */
+function quoted(passage: Passage, neighbours: readonly Passage[]): Passage[] {
+  const at = neighbours.indexOf(passage);
+  const before = neighbours[at - 1];
+  const after = neighbours[at + 1];
+  if (passage.kind === 'code') return before?.kind === 'prose' ? [before, passage] : [passage];
+  if (passage.kind === 'prose' && /:\s*$/.test(passage.text) && after !== undefined) {
+    if (after.kind === 'code') return [passage, after];
+    if (after.kind === 'item') return [passage, ...blockOf(after, neighbours)];
+  }
+  if (passage.kind === 'prose' && POINTS_BACK.test(passage.text) && before?.kind === 'code')
+    return [before, passage];
+  return [passage];
+}
+
+/** The passages of the same block as `passage` (the items of one list), at most a few. */
+function blockOf(passage: Passage, neighbours: readonly Passage[]): Passage[] {
+  return neighbours.filter((p) => p.block === passage.block).slice(0, MAX_LIST_ITEMS);
+}
+
+/** The passage under its heading, with what introduces it or what it introduces, cited. */
+function quote(item: Scored): string {
+  const { passage, neighbours, source } = item;
+  const parts = quoted(passage, neighbours);
+  const where = [source.title, ...source.headingPath.filter((h) => h !== source.title)].join(' › ');
+  const body = parts.map(render).join('\n\n');
+  return `From *${neutralizeQuote(where).replace(/\*/g, '\\*')}*:\n\n${body} [${source.n}]`;
+}
+
+function render(passage: Passage): string {
+  if (passage.kind === 'code') return `\`\`\`\n${neutralizeCode(cut(passage.text, '\n'))}\n\`\`\``;
+  if (passage.kind === 'row') return neutralizeQuote(passage.text);
+  return neutralizeQuote(cut(passage.text, '. '));
+}
+
+/** At most MAX_PASSAGE_CHARS, cut after the last whole sentence or line that fits. */
+function cut(text: string, boundary: string): string {
+  if (text.length <= MAX_PASSAGE_CHARS) return text;
+  const head = text.slice(0, MAX_PASSAGE_CHARS);
+  const end = head.lastIndexOf(boundary);
+  return `${end > MAX_PASSAGE_CHARS / 3 ? head.slice(0, end + boundary.length - 1) : head}…`;
 }

@@ -28,7 +28,7 @@ export interface AnswerRequest {
 }
 
 export interface AnswerGenerator {
-  /** `openai-compatible:<model>` or `extractive-v1`. */
+  /** `openai-compatible:<model>` or `extractive-v2`. */
   readonly id: string;
   /**
    * Text deltas of the answer, citing sources as `[n]`. Throws `AnswerError` on upstream failure,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CitationFilter } from '../answer/citations.js';
+import { LinkFilter } from '../answer/links.js';
 import {
   AnswerError,
   type AnswerGenerator,
-  type AnswerSource,
   READER_ANSWER_ERRORS,
   type Turn,
 } from '../answer/types.js';
@@ -17,6 +17,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SearchService } from '../retrieval/search.js';
 import { type AnswerOutcome, recentTurns, recordExchange } from '../store/conversations.js';
 import type { Site } from '../store/sites.js';
+import { readerSources, sourcesOf, type TurnSource } from './sources.js';
 import type { ChatStream } from './stream-registry.js';
 
 /** Said, and cited nothing, when retrieval finds nothing relevant enough to answer from. */
@@ -63,7 +64,7 @@ export async function runChatTurn(
   const started = performance.now();
   const { signal } = stream;
   let answer = '';
-  let sources: AnswerSource[] = [];
+  let sources: TurnSource[] = [];
   let cited: number[] = [];
   let tokens = 0;
   let status: 'complete' | 'partial' | 'error' = 'complete';
@@ -136,33 +137,24 @@ export async function runChatTurn(
       final = { event: 'done', data: done('no_answer', started, tokens, []) };
       return;
     }
-    sources = found.results.map((hit, index) => ({
-      n: index + 1,
-      title: hit.title,
-      url: hit.url,
-      headingPath: hit.headingPath,
-      text: hit.text,
-    }));
-    stream.emit('sources', {
-      sources: sources.map(({ text, ...source }) => ({ ...source, snippet: text.slice(0, 300) })),
-    });
+    sources = sourcesOf(found.results);
+    stream.emit('sources', { sources: readerSources(sources) });
     const filter = new CitationFilter(sources.length);
+    // Links first: a link's label may look like a citation, and only a source's URL survives.
+    const links = new LinkFilter(sources.flatMap((source) => (source.url ? [source.url] : [])));
     for await (const delta of deps.generator.stream({
       question: input.message,
       sources,
       history,
       signal,
     })) {
-      say(filter.push(delta));
+      say(filter.push(links.push(delta)));
     }
-    say(filter.end());
+    say(filter.push(links.end()) + filter.end());
     cited = filter.cited();
     final = { event: 'done', data: done('stop', started, tokens, cited) };
     if (cacheable !== null) {
-      const shown = sources.map(({ text, ...source }) => ({
-        ...source,
-        snippet: text.slice(0, 300),
-      }));
+      const shown = readerSources(sources);
       await deps.cache.put(
         input.site.id,
         input.site.contentVersion,

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 
 /** The error shape every origin error response carries. */
 interface ErrorResponse {
@@ -59,10 +58,26 @@ export class ApiClient {
     return parsed as T;
   }
 
-  /** Uploads files in one multipart request: the origin stores all of them or none. */
-  async uploadFiles<T>(site: string, paths: readonly string[]): Promise<T> {
+  /**
+   * Uploads files in one multipart request: the origin stores all of them or none. Each is sent
+   * under its `name` (its path relative to the ingested folder: the document's identity), with
+   * its page's public `url` when known.
+   */
+  async uploadFiles<T>(site: string, files: readonly UploadFile[]): Promise<T> {
     const form = new FormData();
-    for (const path of paths) form.append('file', new Blob([await readFile(path)]), basename(path));
+    const urls: Record<string, string> = {};
+    for (const file of files) {
+      form.append('file', new Blob([await readFile(file.path)]), file.name);
+      if (file.url !== undefined) urls[file.name] = file.url;
+    }
+    if (Object.keys(urls).length > 0) form.append('urls', JSON.stringify(urls));
     return this.request<T>('POST', `/api/v1/sites/${encodeURIComponent(site)}/documents`, form);
   }
+}
+
+/** A file to upload: where it is on disk, the name it is stored under, its page's URL. */
+export interface UploadFile {
+  path: string;
+  name: string;
+  url?: string | undefined;
 }

@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises';
+import { basename, relative, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { plural } from '../lib/plural.js';
-import { type ApiClient, ApiError } from './api-client.js';
+import { type ApiClient, ApiError, type UploadFile } from './api-client.js';
 import { findIngestibleFiles } from './files.js';
+import { pageUrl, type UrlStyle } from './page-urls.js';
 
 /** Files per upload request, and bytes: one transaction at the origin per batch. */
 const BATCH_FILES = 25;
@@ -13,13 +15,37 @@ interface UploadResult {
   results: Array<{ outcome: Outcome; document: { chunkCount: number } }>;
 }
 
-/** Uploads every ingestible file under `path` to `site`, with a progress bar and a summary. */
-export async function ingestCommand(api: ApiClient, path: string, site: string): Promise<number> {
-  const files = await findIngestibleFiles(path);
-  if (files.length === 0) {
+/** Where ingested pages are published, to link each document to its page. */
+export interface IngestOptions {
+  baseUrl?: string | undefined;
+  urlStyle?: UrlStyle | undefined;
+}
+
+/**
+ * Uploads every ingestible file under `path` to `site`, with a progress bar and a summary. Each
+ * file is stored under its path relative to `path` (its identity: `a/jwt.md` and `b/jwt.md` are
+ * two documents), linked to `baseUrl` + that path when a base URL is given.
+ */
+export async function ingestCommand(
+  api: ApiClient,
+  path: string,
+  site: string,
+  options: IngestOptions = {},
+): Promise<number> {
+  const found = await findIngestibleFiles(path);
+  if (found.length === 0) {
     process.stderr.write(`no .md, .txt, .html or .pdf files under ${path}\n`);
     return 1;
   }
+  const root = (await stat(path)).isFile() ? null : path;
+  const files: UploadFile[] = found.map((file) => {
+    const name = root === null ? basename(file) : relative(root, file).split(sep).join('/');
+    const url =
+      options.baseUrl === undefined
+        ? undefined
+        : pageUrl(options.baseUrl, name, options.urlStyle ?? 'clean');
+    return { path: file, name, url };
+  });
   const publicKey = await ensureSite(api, site);
 
   const started = performance.now();
@@ -47,7 +73,7 @@ export async function ingestCommand(api: ApiClient, path: string, site: string):
         if (!(error instanceof ApiError) || error.code === 'unreachable' || batch.length === 1) {
           if (error instanceof ApiError && error.code !== 'unreachable') {
             counts.failed += 1;
-            failures.push(`${batch[0]}: ${error.message}`);
+            failures.push(`${batch[0]!.name}: ${error.message}`);
           } else throw error;
         } else {
           // The origin refused the batch as a whole: find the bad files one by one, keep the rest.
@@ -57,7 +83,7 @@ export async function ingestCommand(api: ApiClient, path: string, site: string):
             } catch (single) {
               if (!(single instanceof ApiError) || single.code === 'unreachable') throw single;
               counts.failed += 1;
-              failures.push(`${file}: ${single.message}`);
+              failures.push(`${file.name}: ${single.message}`);
             }
           }
         }
@@ -82,12 +108,12 @@ export async function ingestCommand(api: ApiClient, path: string, site: string):
 }
 
 /** Groups files into upload batches of at most BATCH_FILES files and about BATCH_BYTES bytes. */
-async function batches(files: readonly string[]): Promise<string[][]> {
-  const groups: string[][] = [];
-  let current: string[] = [];
+async function batches(files: readonly UploadFile[]): Promise<UploadFile[][]> {
+  const groups: UploadFile[][] = [];
+  let current: UploadFile[] = [];
   let bytes = 0;
   for (const file of files) {
-    const size = (await stat(file)).size;
+    const size = (await stat(file.path)).size;
     if (current.length > 0 && (current.length >= BATCH_FILES || bytes + size > BATCH_BYTES)) {
       groups.push(current);
       current = [];

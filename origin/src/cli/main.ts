@@ -7,12 +7,16 @@ import { plural } from '../lib/plural.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { ingestCommand } from './ingest.js';
 import { insightsCommand, questionsCommand } from './operator.js';
+import { pageUrl, URL_STYLES, type UrlStyle } from './page-urls.js';
 import { addSource, listSources, removeSource, syncCommand } from './sources.js';
 
 const USAGE = `Usage: npm run rag -- <command> [options]
 
 Commands:
   ingest <file|folder> --site <name>   upload .md .txt .html .pdf .docx .csv files (creates the site if needed)
+         [--base-url https://docs.example.com/] [--url-style clean|html|file]
+                                       link each file to its published page: clean drops .md
+                                       and index.md (default), html turns .md into .html
   sites                                list sites with document and chunk counts
   sites create <name> [--title T] [--origin https://a.example ...]
   reindex --site <name>                re-embed a site with the embedder the origin serves
@@ -45,6 +49,8 @@ export async function runCli(
       server: { type: 'string' },
       title: { type: 'string' },
       origin: { type: 'string', multiple: true },
+      'base-url': { type: 'string' },
+      'url-style': { type: 'string' },
       sitemap: { type: 'string' },
       crawl: { type: 'string' },
       prefix: { type: 'string' },
@@ -106,7 +112,16 @@ export async function runCli(
         process.stderr.write('usage: ingest <file|folder> --site <name>\n');
         return 2;
       }
-      return ingestCommand(api, path, values.site);
+      const urlStyle = values['url-style'] ?? 'clean';
+      if (!(URL_STYLES as readonly string[]).includes(urlStyle)) {
+        process.stderr.write('--url-style: must be clean, html or file\n');
+        return 2;
+      }
+      if (values['base-url'] !== undefined) pageUrl(values['base-url'], 'index.md', 'clean');
+      return ingestCommand(api, path, values.site, {
+        baseUrl: values['base-url'],
+        urlStyle: urlStyle as UrlStyle,
+      });
     }
     case 'sites':
       if (rest[0] === 'create') {

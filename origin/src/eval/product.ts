@@ -17,6 +17,14 @@ export interface ApiResponse {
 export interface Product {
   /** Calls the admin API: the only place the harness speaks HTTP. */
   call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse>;
+  /**
+   * Calls the API with any body (a multipart upload, a chat stream) as the admin; the response
+   * is returned as it is, its body unread.
+   */
+  raw(
+    path: string,
+    init: { method: string; body?: FormData | string; headers?: Record<string, string> },
+  ): Promise<Response>;
   /** Closes the services and removes the temporary data folder. */
   close(): Promise<void>;
 }
@@ -58,6 +66,15 @@ export async function startProduct(options: ProductOptions = {}): Promise<Produc
         });
         const text = await response.text();
         return { status: response.status, body: text === '' ? null : parseJson(text) };
+      },
+      raw(path, init) {
+        return Promise.resolve(
+          app.request(path, {
+            method: init.method,
+            headers: { ...init.headers, authorization: `Bearer ${token}` },
+            body: init.body,
+          }),
+        );
       },
       async close() {
         try {

@@ -9,6 +9,7 @@ import { rankLexical } from './bm25.js';
 import { type FusedHit, fuseRanks, type RankedHit, singleList } from './fusion.js';
 import type { LexicalIndexes } from './lexical-indexes.js';
 import { lexicalQueryText } from './query-text.js';
+import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
 import {
   type BoundSql,
   bind,
@@ -63,7 +64,8 @@ export interface SearchResult {
   /** True when the best result does not clear the relevance threshold: say "I don't know". */
   noGoodAnswer: boolean;
   relevance: {
-    basis: 'rerank' | 'similarity' | 'fulltext' | 'none';
+    /** `terms`: refused because the question's specific words occur in no retrieved passage. */
+    basis: 'rerank' | 'similarity' | 'fulltext' | 'terms' | 'none';
     best: number | null;
     threshold: number | null;
   };
@@ -132,6 +134,9 @@ function bm25Params(settings: SearchSettings) {
     original_weight: feedback ? settings.originalWeight : 1,
   };
 }
+
+/** Retrieved passages read for the question's words: the candidates of a usual search. */
+const MAX_EVIDENCE_PASSAGES = 100;
 
 /** True when the filter restricts anything (so a list must join chunks to documents). */
 function hasFilter(filter: SearchFilter | undefined): boolean {
@@ -214,7 +219,8 @@ export class SearchService {
       reranked = true;
     }
     const results = await this.details(candidates.slice(0, request.k));
-    return { results, ...this.relevance(candidates, reranked, request.mode) };
+    const offTopic = await this.offTopic(request.query, candidates);
+    return { results, ...this.relevance(candidates, reranked, request.mode, offTopic) };
   }
 
   private async retrieve(
@@ -310,14 +316,28 @@ export class SearchService {
     return [...rescored, ...candidates.slice(head.length)];
   }
 
+  /** Whether the question's specific words are missing from every retrieved passage. */
+  private async offTopic(query: string, candidates: Candidate[]): Promise<OffTopicEvidence> {
+    const texts = await this.texts(candidates.slice(0, MAX_EVIDENCE_PASSAGES).map((c) => c.id));
+    return offTopicEvidence(query, [...texts.values()]);
+  }
+
   private relevance(
     candidates: Candidate[],
     reranked: boolean,
     mode: SearchMode,
+    evidence: OffTopicEvidence,
   ): Pick<SearchResult, 'noGoodAnswer' | 'relevance'> {
     const { settings } = this.deps;
     if (candidates.length === 0)
       return { noGoodAnswer: true, relevance: { basis: 'none', best: null, threshold: null } };
+    // Words of the question that no retrieved passage mentions outweigh any score: the
+    // documents do not talk about it (see relevance-gate.ts).
+    if (evidence.offTopic)
+      return {
+        noGoodAnswer: true,
+        relevance: { basis: 'terms', best: evidence.mass, threshold: null },
+      };
     // Only a cross-encoder's logit means the same thing across queries; the lexical reranker's
     // score depends on the candidate set, so relevance then falls back to vector similarity.
     if (reranked && this.deps.reranker!.id.startsWith('cross-encoder')) {

@@ -31,12 +31,23 @@ export interface IngestInput {
   title?: string | undefined;
   url?: string | undefined;
   fileName?: string | undefined;
+  /** An uploaded file's path relative to the folder it was ingested from: its identity. */
+  path?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
 }
 
 /** Title and heading path as one line: embedded and searched with the chunk, shown in citations. */
 function contextOf(doc: PreparedDocument, chunk: Chunk): string {
   return [doc.title, ...chunk.headingPath].join(' › ');
+}
+
+/** `getting-started.md` → `getting started`: a readable title for a page that has none. */
+function titleFromName(fileName: string | undefined): string | undefined {
+  const base = fileName
+    ?.replace(/\.[A-Za-z0-9]{1,10}$/, '')
+    .replace(/[-_]+/g, ' ')
+    .trim();
+  return base === '' ? undefined : base;
 }
 
 /** A document parsed and chunked, not yet embedded or stored. */
@@ -90,7 +101,13 @@ export class IngestionService {
     // parseDocument (in the parse thread) checks the bytes against the format, decodes strict
     // UTF-8, refuses NULs and enforces the text, nesting and time limits; then it chunks.
     const { parsed, chunks } = await this.deps.parser.parse(input.format, input.content, label);
-    const title = (input.title ?? parsed.title ?? input.fileName ?? input.url ?? 'Untitled')
+    const title = (
+      input.title ??
+      parsed.title ??
+      titleFromName(input.fileName) ??
+      input.url ??
+      'Untitled'
+    )
       .trim()
       .slice(0, MAX_TITLE_LENGTH);
     const metadata = input.metadata ?? {};
@@ -99,7 +116,8 @@ export class IngestionService {
     }
     return {
       title,
-      source: input.url ?? input.fileName ?? title,
+      // A file's identity is its relative path, so same-named files of two folders never collide.
+      source: input.path ?? input.url ?? input.fileName ?? title,
       url: input.url ?? null,
       fileName: input.fileName ?? null,
       format: input.format,

@@ -26,13 +26,11 @@ export const JsonDocumentBatch = z
   .object({ documents: z.array(JsonDocumentBody).min(1).max(MAX_BATCH_DOCUMENTS) })
   .strict();
 
-/** Optional form fields that describe a single uploaded file. */
-const UploadFields = z.object({
-  title: Title.optional(),
-  url: HttpUrl.optional(),
-  metadata: z
+/** A form field holding JSON, at most `maxChars` long, parsed then checked by `schema`. */
+function jsonField<T extends z.ZodType>(maxChars: number, schema: T) {
+  return z
     .string()
-    .max(16_384)
+    .max(maxChars)
     .transform((text, ctx) => {
       try {
         return JSON.parse(text) as unknown;
@@ -41,8 +39,16 @@ const UploadFields = z.object({
         return z.NEVER;
       }
     })
-    .pipe(Metadata)
-    .optional(),
+    .pipe(schema);
+}
+
+/** Optional form fields that describe the uploaded files. */
+const UploadFields = z.object({
+  title: Title.optional(),
+  url: HttpUrl.optional(),
+  metadata: jsonField(16_384, Metadata).optional(),
+  /** Each file's name as sent (its path relative to the ingested folder) → its page's URL. */
+  urls: jsonField(1_048_576, z.record(z.string().max(1000), HttpUrl)).optional(),
 });
 
 /**
@@ -123,7 +129,12 @@ async function readUpload(c: Context, services: Services): Promise<IngestInput[]
   }
   const fields = parseWith(
     UploadFields,
-    { title: single(form.title), url: single(form.url), metadata: single(form.metadata) },
+    {
+      title: single(form.title),
+      url: single(form.url),
+      metadata: single(form.metadata),
+      urls: single(form.urls),
+    },
     'form',
   );
   if (files.length > 1 && (fields.title !== undefined || fields.url !== undefined)) {
@@ -139,12 +150,33 @@ async function readUpload(c: Context, services: Services): Promise<IngestInput[]
       format: formatFromFileName(fileName),
       content: new Uint8Array(await file.arrayBuffer()),
       fileName,
+      path: safeRelativePath(file.name),
       title: fields.title,
-      url: fields.url,
+      url: fields.url ?? fields.urls?.[file.name],
       metadata: fields.metadata,
     });
   }
   return inputs;
+}
+
+/**
+ * The path a client sent as a file's name (the CLI sends it relative to the ingested folder),
+ * cleaned into a document identity: `/` and `\\` separate segments; empty, `.` and `..` segments and
+ * drive letters are dropped, so it never climbs or starts at a root. It names the document and
+ * is never used as a file path. Two files of one name in two folders stay two documents.
+ */
+export function safeRelativePath(name: string): string {
+  const segments = name
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .split(/[\\/]+/)
+    .map((segment) => segment.trim())
+    .filter((segment, i) => !/^\.*$/.test(segment) && !(i === 0 && /^[A-Za-z]:$/.test(segment)));
+  const path = segments.join('/');
+  if (path === '') return safeFileName(name);
+  if (path.length > 1000)
+    throw new AppError('validation_failed', 'file: the file path is longer than 1000 characters');
+  return path;
 }
 
 function single(value: string | File | (string | File)[] | undefined): string | undefined {
