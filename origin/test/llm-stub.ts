@@ -5,7 +5,8 @@
  * - `echo`: streams `STUB_ANSWER` word by word (it cites [1]);
  * - `cite-7`: streams `STUB_ANSWER_CITE_7` (it cites [1] and [7]);
  * - `markup`: streams `STUB_ANSWER_MARKUP`, raw HTML and Markdown, for the renderers' tests;
- * - `rich`: streams `STUB_ANSWER_RICH`, a long answer with a table and a code block;
+ * - `rich`: streams `STUB_ANSWER_RICH`, a long answer with a table and a code block, and rewrites
+ *   a follow-up (a non-streamed request) as its last question;
  * - `quote`: quotes the text of source [1] of its prompt and cites it, as a model that repeats a
  *   document word for word would (what a hostile document counts on);
  * - `stall-<ms>`: sends headers and the first token, waits `ms`, then sends the rest;
@@ -141,6 +142,11 @@ export async function startLlmStub(): Promise<LlmStub> {
                 ? `${firstSourceText(body)} [1]`
                 : STUB_ANSWER;
     if (!stream) {
+      // `rich` rewrites a follow-up as a model would: the conversation's last question, as is.
+      if (model === 'rich') {
+        sendJson(res, 200, completion(model, lastUserLine(body)));
+        return;
+      }
       sendJson(res, 200, completion(model, text));
       return;
     }
@@ -223,4 +229,12 @@ function completion(model: string, text: string) {
     choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
     usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
   };
+}
+
+/** The last `user: …` line of the request's last message: the question a condense call rewrites. */
+function lastUserLine(body: unknown): string {
+  const messages = (body as { messages?: Array<{ content?: unknown }> }).messages ?? [];
+  const content = String(messages.at(-1)?.content ?? '');
+  const lines = content.split('\n').filter((line) => line.startsWith('user: '));
+  return (lines.at(-1) ?? content).slice('user: '.length);
 }

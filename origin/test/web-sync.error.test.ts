@@ -200,7 +200,8 @@ describe(`web sources: bad input, refusals and failed syncs (${process.env.TEST_
       ]),
     ).toEqual([
       ['docx', 'Otter Manual'],
-      ['csv', 'prices.csv'],
+      // A file with no title of its own is named by its file name, without the extension.
+      ['csv', 'prices'],
     ]);
     await expectError(
       await h.request('POST', '/api/v1/sites/docs/documents', {

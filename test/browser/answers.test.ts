@@ -51,12 +51,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** A fetched response's headers for a body the test rewrote: no stale encoding or length. */
-function plainHeaders(headers: Record<string, string>): Record<string, string> {
-  const { 'content-encoding': _encoding, 'content-length': _length, ...rest } = headers;
-  return rest;
-}
-
 async function waitForTools(page: Page, root: string, count: number): Promise<void> {
   await expect.poll(() => page.locator(`${root} .tools`).count(), { timeout: 30_000 }).toBe(count);
 }
@@ -115,7 +109,7 @@ describe('an answer in the widget', () => {
     await expectRichAnswer(page, 'ragedge-chat');
     await page.screenshot({ path: join(SCREENSHOTS, 'widget-sources.png') });
 
-    await page.locator('ragedge-chat textarea').fill('And what settings matter?');
+    await page.locator('ragedge-chat textarea').fill('And where do the trains from London arrive?');
     await page.keyboard.press('Enter');
     await waitForTools(page, 'ragedge-chat', 2);
     await expectStartInView(page, 'ragedge-chat .log', 'ragedge-chat');
@@ -127,39 +121,8 @@ describe('an answer in the widget', () => {
     stack.host.set('/vote', hostPage(embedTag(stack)));
     const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
     const problems = watchPage(page);
-    // The `done` event's messageId and feedbackToken, and the feedback route, come from the
-    // operator work built in parallel (the wire contract): until they land on this branch the
-    // test adds the two fields to the real stream and answers the POST as the contract says.
-    await page.route('**/api/v1/sites/*/chat', async (route) => {
-      const response = await route.fetch();
-      const body = (await response.text()).replace(
-        /event: done\ndata: \{/,
-        'event: done\ndata: {"messageId":"5b0e3f4e-1111-4222-8333-944445555666","feedbackToken":"ft_reader",',
-      );
-      await route.fulfill({
-        status: response.status(),
-        headers: plainHeaders(response.headers()),
-        body,
-      });
-    });
-    const votes: Array<{ url: string; body: unknown; key: string | null }> = [];
-    await page.route('**/api/v1/sites/*/messages/*/feedback', async (route) => {
-      const request = route.request();
-      votes.push({
-        url: request.url(),
-        body: request.postDataJSON(),
-        key: await request.headerValue('x-site-key'),
-      });
-      const { rating, comment } = request.postDataJSON() as { rating: string; comment?: string };
-      await route.fulfill({
-        status: 200,
-        contentType: 'application/json',
-        headers: { 'access-control-allow-origin': stack.host.url },
-        body: JSON.stringify({
-          feedback: { messageId: 'm', rating, comment: comment ?? null, updatedAt: 'now' },
-        }),
-      });
-    });
+    // The real `done` fields and the real feedback route: every vote the widget posts is seen.
+    const votes = watchVotes(page);
     await page.goto(`${stack.host.url}/vote`);
     await page.locator('ragedge-chat .launcher').click();
     const question = 'How do I get to Paris?';
@@ -171,14 +134,26 @@ describe('an answer in the widget', () => {
     await tools.locator('textarea').fill('It does not say how long the train takes.');
     await tools.locator('button', { hasText: 'Send' }).click();
     await expect.poll(() => votes.length).toBe(2);
-    expect(votes[0]!.url).toBe(
-      `${stack.edge.url}/api/v1/sites/${stack.site.name}/messages/5b0e3f4e-1111-4222-8333-944445555666/feedback`,
-    );
+    const token = (votes[0]!.body as { token?: unknown }).token;
+    expect(typeof token).toBe('string');
     expect(votes.map((v) => v.body)).toEqual([
-      { rating: 'down', token: 'ft_reader' },
-      { rating: 'down', comment: 'It does not say how long the train takes.', token: 'ft_reader' },
+      { rating: 'down', token },
+      { rating: 'down', comment: 'It does not say how long the train takes.', token },
     ]);
+    expect(votes.map((v) => v.status)).toEqual([200, 200]);
     expect(votes[0]!.key).toBe(stack.site.key);
+    expect(votes[0]!.url).toMatch(
+      new RegExp(`^${stack.edge.url}/api/v1/sites/${stack.site.name}/messages/[^/]+/feedback$`),
+    );
+    // Stored, once per answer: the operator's log lists it as downvoted, with the comment.
+    const log = (await stack.admin(
+      'GET',
+      `/api/v1/sites/${stack.site.name}/questions?filter=downvoted`,
+      undefined,
+    )) as { questions: Array<{ question: string; feedback: { comment: string | null } }> };
+    expect(log.questions.map((q) => [q.question, q.feedback.comment])).toEqual([
+      [question, 'It does not say how long the train takes.'],
+    ]);
     await expect
       .poll(() => tools.locator('.status').textContent())
       .toBe('Thanks for your feedback.');
@@ -195,6 +170,24 @@ describe('an answer in the widget', () => {
     await page.close();
   });
 });
+
+/** The feedback POSTs a page makes, with the status the real route gave each. */
+function watchVotes(
+  page: Page,
+): Array<{ url: string; body: unknown; key: string | null; status: number }> {
+  const votes: Array<{ url: string; body: unknown; key: string | null; status: number }> = [];
+  page.on('response', async (response) => {
+    const request = response.request();
+    if (request.method() !== 'POST' || !/\/messages\/[^/]+\/feedback$/.test(request.url())) return;
+    votes.push({
+      url: request.url(),
+      body: request.postDataJSON(),
+      key: await request.headerValue('x-site-key'),
+      status: response.status(),
+    });
+  });
+  return votes;
+}
 
 describe('the chat site', () => {
   it('welcomes a visitor at / with what this is and how to open a chat', async () => {
@@ -295,30 +288,15 @@ describe('the chat site', () => {
 
   it("takes a vote up on the chat site with the answer's feedback token", async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-    // As in the widget's vote test: the contract's done fields and route, until they land here.
-    await page.route('**/api/v1/sites/*/chat', async (route) => {
-      const response = await route.fetch();
-      const body = (await response.text()).replace(
-        /event: done\ndata: \{/,
-        'event: done\ndata: {"messageId":"7c0e3f4e-1111-4222-8333-944445555666","feedbackToken":"ft_site",',
-      );
-      await route.fulfill({
-        status: response.status(),
-        headers: plainHeaders(response.headers()),
-        body,
-      });
-    });
-    const votes: unknown[] = [];
-    await page.route('**/api/v1/sites/*/messages/*/feedback', async (route) => {
-      votes.push(route.request().postDataJSON());
-      await route.fulfill({ status: 200, contentType: 'application/json', body: '{}' });
-    });
+    const votes = watchVotes(page);
     await page.goto(`${stack.edge.url}/s/${stack.site.name}?key=${stack.site.key}`);
     await page.locator('#question').fill('How do I get to Paris?');
     await page.locator('#send').click();
     await waitForTools(page, '#log', 1);
     await page.locator('.tools button[aria-label="Helpful"]').click();
-    await expect.poll(() => votes).toEqual([{ rating: 'up', token: 'ft_site' }]);
+    await expect.poll(() => votes.length).toBe(1);
+    expect(votes[0]!.body).toEqual({ rating: 'up', token: expect.any(String) });
+    expect(votes[0]!.status).toBe(200);
     await expect
       .poll(() => page.locator('.tools .status').textContent())
       .toBe('Thanks for your feedback.');
