@@ -208,7 +208,7 @@ describe('zero-downtime deploys: blue-green under 50 readers', () => {
         {
           url: `https://${SERVER_NAME}/api/v1/sites/docs/chat`,
           key,
-          message: `Reader ${id}, question ${n}: how do I embed the widget?`,
+          message: `How do I embed the widget (${id}.${n})?`,
           signal: new AbortController().signal,
           fetch: async (input, init) => {
             // Each reader is its own client, as behind Cloudflare: nginx limits per reader.

@@ -221,6 +221,18 @@ export class StreamRegistry {
   }
 
   /**
+   * Whether an answer of this site's conversation is running or kept here: a conversation whose
+   * first exchange is still being answered has no row yet, but its follow-up is legitimate.
+   */
+  holds(siteId: number, conversationId: string): boolean {
+    for (const stream of this.streams.values()) {
+      if (stream.owner.siteId === siteId && stream.owner.conversationId === conversationId)
+        return true;
+    }
+    return false;
+  }
+
+  /**
    * The stream and sequence a `Last-Event-ID` names, if it is still here and belongs to `site`
    * (and to `conversationId`, when the resume names one). Another site's stream is "unknown",
    * exactly like a stream that never existed.

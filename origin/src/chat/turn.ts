@@ -128,6 +128,8 @@ export async function runChatTurn(
       rerank: true,
       // A first question was embedded for the cache lookup already; its query is the question.
       queryVector: query === input.message ? cacheable?.embedding : undefined,
+      // A rewritten follow-up is judged off-topic by the reader's words, not the rewrite's.
+      askedText: query === input.message ? undefined : input.message,
     });
     signal.throwIfAborted();
     if (found.noGoodAnswer || found.results.length === 0) {

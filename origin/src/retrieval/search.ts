@@ -36,6 +36,11 @@ export interface SearchRequest {
   filter?: SearchFilter | undefined;
   /** The query's embedding when the caller already has it (e.g. from the answer cache lookup). */
   queryVector?: Float32Array | undefined;
+  /**
+   * The reader's own words, when `query` was rewritten from a follow-up: the off-topic check
+   * weighs only what the reader asked, never words a rewriting model added.
+   */
+  askedText?: string | undefined;
 }
 
 /** Why a result ranks where it does. Ranks are 1-based; null when the list did not hold it. */
@@ -219,7 +224,7 @@ export class SearchService {
       reranked = true;
     }
     const results = await this.details(candidates.slice(0, request.k));
-    const offTopic = await this.offTopic(request.query, candidates);
+    const offTopic = await this.offTopic(request.askedText ?? request.query, candidates);
     return { results, ...this.relevance(candidates, reranked, request.mode, offTopic) };
   }
 

@@ -61,7 +61,20 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
     }
     if (reader) await checkClientBudget(limits, 'chat', client);
     const body = parseWith(ChatBody, await readJson(c, config.READER_BODY_MAX_BYTES));
-    const conversationId = await openConversation(services.db.pool, site.id, body.conversationId);
+    const conversationId = await openConversation(
+      services.db.pool,
+      site.id,
+      body.conversationId,
+    ).catch((error: unknown) => {
+      // A reader who stopped an answer and asks again at once: its conversation's row is written
+      // only when that answer is stored, which may not have happened yet.
+      const inFlight =
+        body.conversationId !== undefined &&
+        services.chat.registry.holds(site.id, body.conversationId);
+      if (error instanceof AppError && error.code === 'not_found' && inFlight)
+        return body.conversationId!;
+      throw error;
+    });
     services.chat.registry.ensureRoom();
     if (reader) {
       await enforceLimits(limits, 'chat', {
