@@ -221,11 +221,13 @@ export class StreamRegistry {
   }
 
   /**
-   * Whether an answer of this site's conversation is running or kept here: a conversation whose
-   * first exchange is still being answered has no row yet, but its follow-up is legitimate.
+   * Whether an answer of this site's conversation is still running here: a conversation whose
+   * first exchange is still being answered has no row yet, but its follow-up is legitimate. A
+   * finished answer has been stored (or its conversation deleted since), so it does not count.
    */
   holds(siteId: number, conversationId: string): boolean {
-    for (const stream of this.streams.values()) {
+    for (const [id, stream] of this.streams) {
+      if (this.retained.has(id)) continue;
       if (stream.owner.siteId === siteId && stream.owner.conversationId === conversationId)
         return true;
     }
