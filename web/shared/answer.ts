@@ -106,7 +106,7 @@ export function answerTools(make: Make, options: ToolsOptions): HTMLDivElement {
   const note = make('span', { class: 'status', role: 'status' });
   const handoff = handoffHref(options.handoffUrl, options.question);
   const offerHandoff = () => {
-    if (handoff !== null && tools.querySelector('.handoff') === null) {
+    if (handoff !== null && !tools.querySelector('.handoff')) {
       tools.append(
         make(
           'a',
@@ -132,16 +132,21 @@ export function answerTools(make: Make, options: ToolsOptions): HTMLDivElement {
     // Words, not emoji: a system without an emoji font would show empty boxes.
     const up = button('up');
     const down = button('down');
+    // Only the latest vote thanks the reader: a comment sent after a down vote is thanked when
+    // the comment is stored, not when the vote before it is.
+    let casts = 0;
     const cast = async (rating: 'up' | 'down', comment?: string) => {
+      const mine = ++casts;
+      note.textContent = '';
       up.setAttribute('aria-pressed', String(rating === 'up'));
       down.setAttribute('aria-pressed', String(rating === 'down'));
-      if (await vote(rating, comment)) note.textContent = say('thanks');
+      if ((await vote(rating, comment)) && mine === casts) note.textContent = say('thanks');
     };
     up.addEventListener('click', () => void cast('up'));
     down.addEventListener('click', () => {
       void cast('down');
       offerHandoff();
-      if (tools.querySelector('textarea') !== null) return;
+      if (tools.querySelector('textarea')) return;
       const comment = make('textarea', {
         'aria-label': say('comment'),
         placeholder: say('comment'),
