@@ -7,7 +7,7 @@ import type { AnswerCache } from './cache/answer-cache.js';
 import { MemoryAnswerCache } from './cache/memory-answer-cache.js';
 import { connectRedis, redisIsUp, waitForRedis } from './cache/redis.js';
 import { RedisAnswerCache } from './cache/redis-answer-cache.js';
-import { StreamRegistry } from './chat/stream-registry.js';
+import { createChatStreams } from './chat/select-streams.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { InProcessSyncRunner } from './crawl/runner.js';
@@ -256,13 +256,7 @@ export async function buildServices(
       onRefused: (scope: LimitScope, bucket: RateLimitBucket) =>
         metrics.rateLimitRefusals.inc({ scope, bucket }),
     };
-    const registry = new StreamRegistry({
-      maxStreams: config.CHAT_MAX_STREAMS,
-      maxRetained: config.CHAT_MAX_RETAINED_STREAMS,
-      maxEventsPerStream: 20_000,
-      retentionMs: config.CHAT_RESUME_WINDOW_MS,
-      detachGraceMs: config.CHAT_DETACH_GRACE_MS,
-    });
+    const registry = createChatStreams(config, cacheRedis, logger);
     const fetcher = new SafeFetcher({
       allowHosts: config.CRAWL_ALLOW_HOSTS,
       maxBytes: config.CRAWL_MAX_PAGE_MB * 1024 * 1024,

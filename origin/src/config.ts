@@ -162,6 +162,16 @@ export const ConfigSchema = z
     RETENTION_INTERVAL_MINUTES: int(1, 24 * 60, 60),
     /** Answers kept after they finished, for readers who reconnect; the oldest go first. */
     CHAT_MAX_RETAINED_STREAMS: int(0, 100_000, 500),
+    /**
+     * Where answers in progress are kept for a resume: `memory` (this process; only the origin
+     * producing an answer can resume it) or `redis` (Redis Streams at REDIS_URL: with several
+     * origins, any of them resumes any answer and takes over one whose origin died).
+     */
+    CHAT_STREAMS: z.enum(['memory', 'redis']).default('memory'),
+    /** How long a producing origin's claim on an answer lasts unrenewed before another takes over. */
+    CHAT_STREAM_LEASE_MS: int(500, 60_000, 5_000),
+    /** Readers following answers from Redis at once (each holds a Redis connection). */
+    CHAT_MAX_SHARED_READERS: int(1, 10_000, 200),
     /** Resumes one client may make per minute. */
     RATE_LIMIT_RESUME_PER_MINUTE: int(1, 100_000, 30),
     /** Longest one document may take to parse (in a worker thread) before it is refused. */
@@ -246,6 +256,13 @@ export const ConfigSchema = z
         path: ['TRUSTED_PROXIES'],
         message:
           'is required in production without EDGE_SHARED_SECRET: behind a proxy every reader would share its address and one reader could lock out all. Set EDGE_SHARED_SECRET (the edge Worker names the reader), or TRUSTED_PROXIES to the proxies in front (e.g. 127.0.0.1 for nginx on this machine), or TRUSTED_PROXIES=none if readers connect directly',
+      });
+    }
+    if (value.CHAT_STREAMS === 'redis' && value.REDIS_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHAT_STREAMS'],
+        message: 'is redis, which needs REDIS_URL',
       });
     }
     if (value.NODE_ENV === 'production' && value.ADMIN_TOKEN === undefined) {

@@ -1,5 +1,5 @@
 import type { AdminSessions } from './admin/session.js';
-import type { StreamRegistry } from './chat/stream-registry.js';
+import type { ChatStreams } from './chat/streams.js';
 import type { ChatTurnDeps } from './chat/turn.js';
 import type { Config } from './config.js';
 import type { SyncRunner } from './crawl/runner.js';
@@ -24,7 +24,7 @@ export interface Services {
   search: SearchService;
   /** Runs web-source syncs (manual triggers; the scheduler uses it too). */
   sync: SyncRunner;
-  chat: { registry: StreamRegistry; pingMs: number; deps: ChatTurnDeps };
+  chat: { registry: ChatStreams; pingMs: number; deps: ChatTurnDeps };
   /** Which answer generator serves: an LLM endpoint or the extractive answerer. */
   generatorId: string;
   limits: Limits;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
+import type { ChatStreams, ResumedStream } from './streams.js';
 
 export type ChatEventName = 'meta' | 'sources' | 'token' | 'done' | 'error';
 
@@ -12,7 +13,25 @@ export interface ChatEvent {
   retry?: number;
 }
 
-type Listener = (event: ChatEvent | null) => void;
+/** Receives the events of a stream in order; `null` means the stream ended. */
+export type Listener = (event: ChatEvent | null) => void;
+
+/** What a shared backend (Redis) adds to a stream produced here; none for the embedded default. */
+export interface StreamHooks {
+  /** The stream's id, when it continues one started elsewhere (a takeover). */
+  id?: string;
+  /** The last sequence already sent under that id: the next event gets the one after it. */
+  startSequence?: number;
+  /** Sees every event as it is emitted, then `null` when the stream finishes. */
+  tap?: Listener;
+  /** Asked when the grace period ends with no reader here: true keeps the answer running. */
+  wanted?: () => Promise<boolean>;
+  /** Rewrites or drops an event before it is sent (a takeover skips what was sent already). */
+  rewrite?: (
+    event: ChatEventName,
+    data: unknown,
+  ) => { event: ChatEventName; data: unknown } | 'skip' | 'diverged';
+}
 
 export interface StreamLimits {
   /** Answers being produced at once; past it a new chat is a 503. */
@@ -37,7 +56,7 @@ export interface StreamLimits {
  * stops the LLM call within the grace period.
  */
 export class ChatStream {
-  readonly id = randomBytes(9).toString('base64url');
+  readonly id: string;
   private readonly controller = new AbortController();
   private readonly events: ChatEvent[] = [];
   private readonly listeners = new Set<Listener>();
@@ -56,7 +75,11 @@ export class ChatStream {
     /** Whose answer this is: a resume must come from the same site (and conversation). */
     readonly owner: StreamOwner,
     private readonly onFinished: (stream: ChatStream) => void,
-  ) {}
+    private readonly hooks: StreamHooks = {},
+  ) {
+    this.id = hooks.id ?? randomBytes(9).toString('base64url');
+    this.sequence = hooks.startSequence ?? 0;
+  }
 
   /** Aborted when every reader has gone for the grace period. */
   get signal(): AbortSignal {
@@ -65,10 +88,28 @@ export class ChatStream {
 
   emit(event: ChatEventName, data: unknown, retry?: number): void {
     if (this.finished || this.interrupted) return;
+    const rewritten = this.hooks.rewrite?.(event, data) ?? { event, data };
+    if (rewritten === 'skip') return;
+    if (rewritten === 'diverged') {
+      this.interrupt(
+        {
+          code: 'unavailable',
+          message: 'The answer was interrupted; please ask again.',
+          retryable: true,
+        },
+        1000,
+      );
+      return;
+    }
     this.sequence += 1;
-    const entry: ChatEvent = { id: `${this.id}.${this.sequence}`, event, data };
+    const entry: ChatEvent = {
+      id: `${this.id}.${this.sequence}`,
+      event: rewritten.event,
+      data: rewritten.data,
+    };
     if (retry !== undefined) entry.retry = retry;
     if (this.events.length < this.limits.maxEventsPerStream) this.events.push(entry);
+    this.hooks.tap?.(entry);
     for (const listener of this.listeners) listener(entry);
   }
 
@@ -77,6 +118,7 @@ export class ChatStream {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.graceTimer);
+    this.hooks.tap?.(null);
     this.closeReaders();
     this.onFinished(this);
     this.settle();
@@ -104,7 +146,7 @@ export class ChatStream {
    * means the stream ended. Returns the function that detaches the reader.
    */
   subscribe(afterSequence: number, listener: Listener): () => void {
-    if (afterSequence > 0 && this.events.length >= this.limits.maxEventsPerStream) {
+    if (!this.resumableAfter(afterSequence)) {
       throw new AppError('conflict', 'this answer is too long to resume; ask again');
     }
     for (const event of this.events) {
@@ -118,10 +160,23 @@ export class ChatStream {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
-      if (this.listeners.size === 0 && !this.finished) {
-        this.graceTimer = setTimeout(() => this.controller.abort(), this.limits.detachGraceMs);
-      }
+      if (this.listeners.size === 0 && !this.finished) this.armGrace();
     };
+  }
+
+  /** Whether a reader may start after `afterSequence`: the buffer must hold what follows it. */
+  resumableAfter(afterSequence: number): boolean {
+    return afterSequence === 0 || this.events.length < this.limits.maxEventsPerStream;
+  }
+
+  /** Aborts the answer once the grace period passes with no reader, here or (`wanted`) elsewhere. */
+  private armGrace(): void {
+    this.graceTimer = setTimeout(async () => {
+      const wanted = (await this.hooks.wanted?.().catch(() => false)) ?? false;
+      if (this.listeners.size > 0 || this.finished) return;
+      if (wanted) this.armGrace();
+      else this.controller.abort();
+    }, this.limits.detachGraceMs);
   }
 }
 
@@ -135,12 +190,14 @@ export interface StreamOwner {
  * The chat streams of this process, bounded: running answers and finished ones kept for a
  * resume are counted apart, and the finished ones make room first.
  */
-export class StreamRegistry {
+export class StreamRegistry implements ChatStreams {
   private readonly streams = new Map<string, ChatStream>();
   /** Finished streams still resumable, oldest first (a Map keeps insertion order). */
   private readonly retained = new Map<string, NodeJS.Timeout>();
 
   private closing = false;
+  /** Only this process can resume its streams. */
+  readonly shared = false;
 
   constructor(private readonly limits: StreamLimits) {}
 
@@ -198,9 +255,9 @@ export class StreamRegistry {
     }
   }
 
-  create(owner: StreamOwner): ChatStream {
+  create(owner: StreamOwner, _question?: string, hooks?: StreamHooks): ChatStream {
     this.ensureRoom();
-    const stream = new ChatStream(this.limits, owner, (finished) => this.retain(finished));
+    const stream = new ChatStream(this.limits, owner, (finished) => this.retain(finished), hooks);
     this.streams.set(stream.id, stream);
     return stream;
   }
@@ -225,7 +282,12 @@ export class StreamRegistry {
    * first exchange is still being answered has no row yet, but its follow-up is legitimate. A
    * finished answer has been stored (or its conversation deleted since), so it does not count.
    */
-  holds(siteId: number, conversationId: string): boolean {
+  async holds(siteId: number, conversationId: string): Promise<boolean> {
+    return this.holdsHere(siteId, conversationId);
+  }
+
+  /** `holds`, for this process only and at once. */
+  holdsHere(siteId: number, conversationId: string): boolean {
     for (const [id, stream] of this.streams) {
       if (this.retained.has(id)) continue;
       if (stream.owner.siteId === siteId && stream.owner.conversationId === conversationId)
@@ -239,18 +301,33 @@ export class StreamRegistry {
    * (and to `conversationId`, when the resume names one). Another site's stream is "unknown",
    * exactly like a stream that never existed.
    */
-  resume(
+  async resume(
     lastEventId: string,
     siteId: number,
     conversationId?: string,
-  ): { stream: ChatStream; after: number } | null {
-    const match = /^([A-Za-z0-9_-]{12})\.(\d{1,9})$/.exec(lastEventId.trim());
-    if (match === null) return null;
-    const stream = this.streams.get(match[1]!);
+  ): Promise<ResumedStream | null> {
+    return this.resumeHere(lastEventId, siteId, conversationId);
+  }
+
+  /** `resume`, for a stream held by this process only; throws `conflict` past the buffer. */
+  resumeHere(lastEventId: string, siteId: number, conversationId?: string): ResumedStream | null {
+    const id = parseEventId(lastEventId);
+    if (id === null) return null;
+    const stream = this.streams.get(id.stream);
     if (stream === undefined || stream.owner.siteId !== siteId) return null;
     if (conversationId !== undefined && stream.owner.conversationId !== conversationId) return null;
-    return { stream, after: Number(match[2]) };
+    if (!stream.resumableAfter(id.sequence)) {
+      throw new AppError('conflict', 'this answer is too long to resume; ask again');
+    }
+    return { subscribe: (listener) => stream.subscribe(id.sequence, listener) };
   }
+}
+
+/** The stream id and sequence of an event id (`<12 base64url characters>.<sequence>`), or null. */
+export function parseEventId(eventId: string): { stream: string; sequence: number } | null {
+  const match = /^([A-Za-z0-9_-]{12})\.(\d{1,9})$/.exec(eventId.trim());
+  if (match === null) return null;
+  return { stream: match[1]!, sequence: Number(match[2]) };
 }
 
 /** One event in the text/event-stream format. */

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { Gauge } from 'prom-client';
 import { z } from 'zod';
-import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
+import { type Listener, sseFrame } from '../../chat/stream-registry.js';
 import { runChatTurn } from '../../chat/turn.js';
 import type { AppEnv, Services } from '../../context.js';
 import { AppError } from '../../errors.js';
@@ -10,6 +10,7 @@ import { parseWith, readJson } from '../../lib/validate.js';
 import { checkClientBudget, enforceLimits } from '../../limits/enforce.js';
 import { siteOfRoute } from '../../middleware/reader-access.js';
 import { openConversation } from '../../store/conversations.js';
+import { restartAnswer } from './restart.js';
 
 export const ChatBody = z
   .object({
@@ -45,19 +46,19 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
     if (lastEventId !== undefined) {
       if (reader) await enforceLimits(limits, 'resume', { siteId: site.id, clientKey: client });
       const conversationId = await resumedConversation(c, config.READER_BODY_MAX_BYTES);
-      const resumed = services.chat.registry.resume(lastEventId, site.id, conversationId);
-      if (resumed === null)
-        // The header tells an edge with several origins that another origin may hold the answer.
-        throw new AppError('not_found', 'that answer can no longer be resumed; ask again', {
-          headers: { 'X-Resume': 'unknown-stream' },
-        });
-      return sse(
-        c,
-        resumed.stream,
-        resumed.after,
-        services.chat.pingMs,
-        services.metrics.sseStreams,
+      const resumed = await services.chat.registry.resume(
+        lastEventId,
+        site.id,
+        conversationId,
+        restartAnswer(services, site, c.get('requestId')),
       );
+      if (resumed === null)
+        // The header tells an edge with several origins that another origin may hold the answer;
+        // streams shared through Redis are known to every origin, so there is none to look for.
+        throw new AppError('not_found', 'that answer can no longer be resumed; ask again', {
+          headers: services.chat.registry.shared ? {} : { 'X-Resume': 'unknown-stream' },
+        });
+      return sse(c, resumed.subscribe, services.chat.pingMs, services.metrics.sseStreams);
     }
     if (reader) await checkClientBudget(limits, 'chat', client);
     const body = parseWith(ChatBody, await readJson(c, config.READER_BODY_MAX_BYTES));
@@ -65,12 +66,12 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
       services.db.pool,
       site.id,
       body.conversationId,
-    ).catch((error: unknown) => {
+    ).catch(async (error: unknown) => {
       // A reader who stopped an answer and asks again at once: its conversation's row is written
       // only when that answer is stored, which may not have happened yet.
       const inFlight =
         body.conversationId !== undefined &&
-        services.chat.registry.holds(site.id, body.conversationId);
+        (await services.chat.registry.holds(site.id, body.conversationId));
       if (error instanceof AppError && error.code === 'not_found' && inFlight)
         return body.conversationId!;
       throw error;
@@ -83,13 +84,18 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
         conversationId: body.conversationId,
       });
     }
-    const stream = services.chat.registry.create({ siteId: site.id, conversationId });
+    const stream = services.chat.registry.create({ siteId: site.id, conversationId }, body.message);
     void runChatTurn(
       stream,
       { site, conversationId, message: body.message, requestId: c.get('requestId') },
       services.chat.deps,
     );
-    return sse(c, stream, 0, services.chat.pingMs, services.metrics.sseStreams);
+    return sse(
+      c,
+      (listener) => stream.subscribe(0, listener),
+      services.chat.pingMs,
+      services.metrics.sseStreams,
+    );
   });
 }
 
@@ -112,8 +118,7 @@ async function resumedConversation(c: Context<AppEnv>, maxBytes: number) {
 /** The stream as a response that is never buffered: comment pings keep idle proxies from closing it. */
 function sse(
   c: Context<AppEnv>,
-  stream: ChatStream,
-  after: number,
+  subscribe: (listener: Listener) => () => void,
   pingMs: number,
   open: Pick<Gauge, 'inc' | 'dec'>,
 ): Response {
@@ -139,7 +144,7 @@ function sse(
         }
       };
       ping = setInterval(() => controller.enqueue(encoder.encode(': ping\n\n')), pingMs);
-      detach = stream.subscribe(after, (event) => {
+      detach = subscribe((event) => {
         if (event === null) close();
         else controller.enqueue(encoder.encode(sseFrame(event)));
       });
