@@ -62,7 +62,8 @@ export async function startOrigin(
     url: `http://127.0.0.1:${port}`,
     logs,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      // A process killed by a signal has no exit code, and its exit event has passed already.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const [code] = await once(child, 'exit');
