@@ -16,14 +16,18 @@ export interface StreamResult {
 export async function ask(
   base: string,
   message: string,
-  options: { site?: string; timeoutMs?: number } = {},
+  options: { site?: string; timeoutMs?: number; headers?: Record<string, string> } = {},
 ): Promise<StreamResult> {
   const started = performance.now();
   let response: Response;
   try {
     response = await fetch(`${base}/api/v1/sites/${options.site ?? 'bench'}/chat`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        'content-type': 'application/json',
+        ...options.headers,
+      },
       body: JSON.stringify({ message }),
       signal: AbortSignal.timeout(options.timeoutMs ?? 300_000),
     });

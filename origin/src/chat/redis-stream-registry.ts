@@ -172,16 +172,8 @@ export class RedisStreamRegistry implements ChatStreams {
       token,
       owner,
       start,
-      () =>
-        this.onLost.get(journal)?.interrupt(
-          {
-            code: 'unavailable',
-            message: 'This answer moved to another server; reconnecting.',
-            retryable: true,
-            retryAfterMs: 500,
-          },
-          500,
-        ),
+      // No last event: the reader's reconnect resumes from the origin that took the answer over.
+      () => this.onLost.get(journal)?.abandon(),
     );
     return journal;
   }

@@ -136,6 +136,17 @@ export class ChatStream {
     this.controller.abort();
   }
 
+  /**
+   * Ends the stream for its readers here without a last event, and aborts the answer: another
+   * origin continues it (it took the answer over), so a reader's reconnect resumes there.
+   */
+  abandon(): void {
+    if (this.finished || this.interrupted) return;
+    this.interrupted = true;
+    this.closeReaders();
+    this.controller.abort();
+  }
+
   private closeReaders(): void {
     for (const listener of this.listeners) listener(null);
     this.listeners.clear();
