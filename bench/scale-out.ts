@@ -34,6 +34,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '12' },
     rounds: { type: 'string', default: '3' },
     'failover-seconds': { type: 'string', default: '30' },
+    /** `failover` alone skips the throughput runs (to look at the failover quickly). */
+    phases: { type: 'string', default: 'throughput,failover' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -118,7 +120,10 @@ async function createSite(origin: string, secret: string) {
 }
 
 /** Three origins answering slowly through the stub; one is killed a third of the way in. */
-async function failover(database: Awaited<ReturnType<typeof createTestDatabase>>) {
+async function failover(
+  database: Awaited<ReturnType<typeof createTestDatabase>>,
+  withSite: boolean,
+) {
   const llm = await startLlmStub();
   let cluster: Cluster | undefined;
   try {
@@ -134,6 +139,7 @@ async function failover(database: Awaited<ReturnType<typeof createTestDatabase>>
       },
     });
     const { edge, origins } = cluster;
+    if (withSite) await createSite(origins[0]!.url, cluster.secret);
     const started = performance.now();
     const deadline = started + FAILOVER_SECONDS * 1000;
     const killAtMs = (FAILOVER_SECONDS * 1000) / 3;
@@ -162,6 +168,10 @@ async function failover(database: Awaited<ReturnType<typeof createTestDatabase>>
       resumes: results.reduce((sum, r) => sum + r.resumes, 0),
       askedAgainBeforeFirstEvent: results.reduce((sum, r) => sum + r.askedAgain, 0),
       takeovers,
+      notExact: results
+        .filter((r) => !r.exact)
+        .slice(0, 5)
+        .map((r) => r.received),
       outcomes: Object.fromEntries(
         [...new Set(results.map((r) => r.outcome))].map((o) => [
           o,
@@ -175,29 +185,28 @@ async function failover(database: Awaited<ReturnType<typeof createTestDatabase>>
   }
 }
 
-runMain(async () => {
-  if (REDIS_URL === undefined) throw new Error('needs TEST_REDIS_URL (scripts/services.sh env)');
-  const database = await createTestDatabase('postgres');
+/** The three set-ups in turn, round by round, on one cluster of three origins. */
+async function throughput(database: Awaited<ReturnType<typeof createTestDatabase>>) {
   let cluster: Cluster | undefined;
   const edges: EdgeProcess[] = [];
   try {
-    cluster = await startCluster({ count: 3, database, redisUrl: REDIS_URL, edgeLogLevel: 'warn' });
+    cluster = await startCluster({
+      count: 3,
+      database,
+      redisUrl: REDIS_URL!,
+      edgeLogLevel: 'warn',
+    });
     const documents = await createSite(cluster.origins[0]!.url, cluster.secret);
     // The cluster's own Worker fronts all three; one more each for one and two origins.
-    edges.push(
-      await startEdge({
-        originUrls: [cluster.origins[0]!.url],
-        secret: cluster.secret,
-        logLevel: 'warn',
-      }),
-    );
-    edges.push(
-      await startEdge({
-        originUrls: cluster.origins.slice(0, 2).map((origin) => origin.url),
-        secret: cluster.secret,
-        logLevel: 'warn',
-      }),
-    );
+    for (const n of [1, 2]) {
+      edges.push(
+        await startEdge({
+          originUrls: cluster.origins.slice(0, n).map((origin) => origin.url),
+          secret: cluster.secret,
+          logLevel: 'warn',
+        }),
+      );
+    }
     edges.push(cluster.edge);
     // Warm-up: every origin loads its models and lexical index before anything is timed.
     await measure(cluster.edge, cluster.origins, 5);
@@ -213,47 +222,58 @@ runMain(async () => {
     const perOrigins = Object.fromEntries(
       Object.entries(runs).map(([n, list]) => [
         n,
-        {
-          turnsPerSecondMedian: median(list.map((r) => r.turnsPerSecond)),
-          rounds: list,
-        },
+        { turnsPerSecondMedian: median(list.map((r) => r.turnsPerSecond)), rounds: list },
       ]),
     );
     const tps = (n: number) => perOrigins[n]!.turnsPerSecondMedian;
-    await cluster.stop();
-    cluster = undefined;
-    const fail = await failover(database);
-    writeResult('scale-out', {
-      command: `npm run bench:scale-out -- --seconds ${SECONDS} --concurrency ${CONCURRENCY} --rounds ${ROUNDS} --failover-seconds ${FAILOVER_SECONDS}`,
-      date: new Date().toISOString(),
-      machine: {
-        ...machineInfo(),
-        loadAverage1m: {
-          before: Math.round(loadBefore * 10) / 10,
-          after: Math.round(loadAfter * 10) / 10,
-        },
-      },
-      setup: {
-        database: 'postgres',
-        chatStreams: 'redis',
-        answers: 'extractive',
-        embedder: 'hash',
-        reranker: 'none',
-        documents,
-        concurrency: CONCURRENCY,
-        secondsPerRun: SECONDS,
-        rounds: ROUNDS,
+    return {
+      documents,
+      loadAverage1m: {
+        before: Math.round(loadBefore * 10) / 10,
+        after: Math.round(loadAfter * 10) / 10,
       },
       turnsPerSecond: perOrigins,
       ratios: {
         twoOverOne: Math.round((tps(2) / tps(1)) * 100) / 100,
         threeOverOne: Math.round((tps(3) / tps(1)) * 100) / 100,
       },
-      failover: fail,
-    });
+    };
   } finally {
     for (const edge of edges.slice(0, 2)) await edge.stop();
     await cluster?.stop();
+  }
+}
+
+runMain(async () => {
+  if (REDIS_URL === undefined) throw new Error('needs TEST_REDIS_URL (scripts/services.sh env)');
+  const phases = values.phases.split(',');
+  const database = await createTestDatabase('postgres');
+  try {
+    const scale = phases.includes('throughput') ? await throughput(database) : undefined;
+    const fail = phases.includes('failover')
+      ? await failover(database, scale === undefined)
+      : undefined;
+    const result = {
+      command: `npm run bench:scale-out -- --seconds ${SECONDS} --concurrency ${CONCURRENCY} --rounds ${ROUNDS} --failover-seconds ${FAILOVER_SECONDS}`,
+      date: new Date().toISOString(),
+      machine: machineInfo(),
+      setup: {
+        database: 'postgres',
+        chatStreams: 'redis',
+        answers: 'extractive',
+        embedder: 'hash',
+        reranker: 'none',
+        concurrency: CONCURRENCY,
+        secondsPerRun: SECONDS,
+        rounds: ROUNDS,
+      },
+      ...scale,
+      failover: fail,
+    };
+    // Only a run of both phases is a result; one phase alone is printed, for a look.
+    if (scale !== undefined && fail !== undefined) writeResult('scale-out', result);
+    else console.log(JSON.stringify(result, null, 2));
+  } finally {
     await database.drop();
   }
 });

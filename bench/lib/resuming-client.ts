@@ -16,6 +16,8 @@ export interface ResumedResult {
   /** Times the question was asked anew because the stream broke before its first event. */
   askedAgain: number;
   outcome: string;
+  /** When not exact: the sequences and the text received, to see what went wrong. */
+  received?: { sequences: number[]; text: string };
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -86,5 +88,7 @@ export async function askResuming(
   const inOrder = sequences.every((sequence, i) => sequence === i + 1);
   const completed = outcome === 'done';
   const exact = completed && inOrder && answerText(events) === expected;
-  return { exact, completed, resumes, askedAgain, outcome };
+  const result: ResumedResult = { exact, completed, resumes, askedAgain, outcome };
+  if (!exact) result.received = { sequences, text: answerText(events) };
+  return result;
 }

@@ -79,17 +79,15 @@ export class StreamJournal {
   }
 
   /** The tap of the stream: appends each event, and the end marker on `null`. */
-  readonly tap = (event: ChatEvent | null): void => {
-    if (event === null) {
-      this.end();
-      return;
-    }
+  readonly tap = (event: ChatEvent | null): Promise<void> | undefined => {
+    if (event === null) return this.end();
     const sequence = parseEventId(event.id)?.sequence ?? this.lastSequence + 1;
     this.lastSequence = sequence;
-    if (this.broken) return;
+    // Once Redis failed, the answer goes on here without waiting for it.
+    if (this.broken) return undefined;
     const { maxEvents, runningTtlMs, leaseMs } = this.options;
     const data = JSON.stringify(event.data);
-    this.enqueue('append', async () => {
+    return this.enqueue('append', async () => {
       const args = [runningTtlMs, leaseMs, event.event, data, event.retry ?? ''];
       if ((await this.script(APPEND, sequence, maxEvents, args)) === 0) this.loseLease();
     });
@@ -121,11 +119,11 @@ export class StreamJournal {
     return (await this.options.redis.exists(this.keys.readers)) === 1;
   }
 
-  private end(): void {
+  private end(): Promise<void> | undefined {
     clearInterval(this.renewal);
     const { redis, maxEvents, retentionMs, keyPrefix } = this.options;
     const sequence = this.lastSequence + 1;
-    this.enqueue('end', async () => {
+    return this.enqueue('end', async () => {
       if ((await this.script(END_STREAM, sequence, maxEvents, [retentionMs])) === 0) return;
       const key = conversationKey(keyPrefix, this.owner.siteId, this.owner.conversationId);
       // Only this stream's own mark: a newer answer in the conversation may have set its own.
@@ -156,10 +154,11 @@ export class StreamJournal {
     this.onLost();
   }
 
-  private enqueue(operation: string, write: () => Promise<void>): void {
+  /** Queues `write` after the others; the promise settles (never rejects) when it is done. */
+  private enqueue(operation: string, write: () => Promise<void>): Promise<void> | undefined {
     if (this.pending >= MAX_PENDING_WRITES) {
       this.broken = true;
-      return;
+      return undefined;
     }
     this.pending += 1;
     this.chain = this.chain
@@ -172,5 +171,6 @@ export class StreamJournal {
       .finally(() => {
         this.pending -= 1;
       });
+    return this.chain as Promise<void>;
   }
 }

@@ -100,6 +100,25 @@ describe.runIf(REDIS_URL)('RedisStreamRegistry', () => {
     expect(text(await events)).toBe('b');
   });
 
+  it('gives a reader here an event only once Redis holds it, so a resume elsewhere never lacks it', async () => {
+    const keyPrefix = `${prefix}ahead:`;
+    const stream = origin(keyPrefix, contractLimits).create(owner, 'q');
+    const got: string[] = [];
+    stream.subscribe(0, (event) => {
+      if (event !== null) got.push(event.id);
+    });
+    stream.emit('token', { text: 'a' });
+    await until(() => got.length === 1, 2_000);
+    // Writes wait while Redis is paused: the next event must wait with them.
+    await redis.call('CLIENT', 'PAUSE', '400', 'WRITE');
+    stream.emit('token', { text: 'b' });
+    await settle(200);
+    expect(got).toEqual([`${stream.id}.1`]);
+    await until(() => got.length === 2, 3_000);
+    expect(await redis.xlen(streamKeys(keyPrefix, stream.id).events)).toBe(2);
+    stream.finish();
+  });
+
   it('refuses readers past the cap with a 503', async () => {
     const keyPrefix = `${prefix}readers:`;
     const producer = origin(keyPrefix, contractLimits);

@@ -22,8 +22,12 @@ export interface StreamHooks {
   id?: string;
   /** The last sequence already sent under that id: the next event gets the one after it. */
   startSequence?: number;
-  /** Sees every event as it is emitted, then `null` when the stream finishes. */
-  tap?: Listener;
+  /**
+   * Sees every event as it is emitted, then `null` when the stream finishes. When it returns a
+   * promise (a write to Redis), readers here get the event only once it settles: a reader can
+   * then never have seen an event that another origin could not replay.
+   */
+  tap?: (event: ChatEvent | null) => Promise<void> | undefined;
   /** Asked when the grace period ends with no reader here: true keeps the answer running. */
   wanted?: () => Promise<boolean>;
   /** Rewrites or drops an event before it is sent (a takeover skips what was sent already). */
@@ -63,6 +67,10 @@ export class ChatStream {
   private sequence = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private interrupted = false;
+  /** Readers were told the end (`null`); later subscribers get the buffer and the end at once. */
+  private closed = false;
+  /** Deliveries waiting for their `tap` write, in order; none without a promise-returning tap. */
+  private chain: Promise<void> | undefined;
   private settle: () => void = () => {};
   /** Resolves when the answer's work has ended (`finish`), whatever its readers saw. */
   readonly settled = new Promise<void>((resolve) => {
@@ -108,9 +116,18 @@ export class ChatStream {
       data: rewritten.data,
     };
     if (retry !== undefined) entry.retry = retry;
-    if (this.events.length < this.limits.maxEventsPerStream) this.events.push(entry);
-    this.hooks.tap?.(entry);
-    for (const listener of this.listeners) listener(entry);
+    this.afterTap(entry, () => {
+      if (this.events.length < this.limits.maxEventsPerStream) this.events.push(entry);
+      for (const listener of this.listeners) listener(entry);
+    });
+  }
+
+  /** Runs `deliver` once the tap has seen `event` (at once, without a write to wait for). */
+  private afterTap(event: ChatEvent | null, deliver: () => void): void {
+    const written = this.hooks.tap?.(event);
+    if (written !== undefined) this.chain = Promise.all([this.chain, written]).then(() => {});
+    if (this.chain === undefined) deliver();
+    else this.chain = this.chain.then(deliver);
   }
 
   /** Ends the stream: readers are closed, the buffer stays resumable for `retentionMs`. */
@@ -118,8 +135,7 @@ export class ChatStream {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.graceTimer);
-    this.hooks.tap?.(null);
-    this.closeReaders();
+    this.afterTap(null, () => this.closeReaders());
     this.onFinished(this);
     this.settle();
   }
@@ -132,7 +148,8 @@ export class ChatStream {
     if (this.finished || this.interrupted) return;
     this.emit('error', data, retry);
     this.interrupted = true;
-    this.closeReaders();
+    if (this.chain === undefined) this.closeReaders();
+    else this.chain = this.chain.then(() => this.closeReaders());
     this.controller.abort();
   }
 
@@ -148,6 +165,7 @@ export class ChatStream {
   }
 
   private closeReaders(): void {
+    this.closed = true;
     for (const listener of this.listeners) listener(null);
     this.listeners.clear();
   }
@@ -163,7 +181,7 @@ export class ChatStream {
     for (const event of this.events) {
       if (Number(event.id.slice(this.id.length + 1)) > afterSequence) listener(event);
     }
-    if (this.finished || this.interrupted) {
+    if (this.closed) {
       listener(null);
       return () => {};
     }
