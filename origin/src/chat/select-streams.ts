@@ -11,13 +11,28 @@ const MAX_EVENTS_PER_STREAM = 20_000;
 /** Longest wait of a shared reader's `XREAD BLOCK`. */
 const READER_BLOCK_MS = 1_000;
 
+/** The configuration the chat streams take. */
+export type StreamsConfig = Pick<
+  Config,
+  | 'CHAT_STREAMS'
+  | 'CHAT_MAX_STREAMS'
+  | 'CHAT_MAX_RETAINED_STREAMS'
+  | 'CHAT_RESUME_WINDOW_MS'
+  | 'CHAT_DETACH_GRACE_MS'
+  | 'CHAT_STREAM_LEASE_MS'
+  | 'CHAT_MAX_SHARED_READERS'
+  | 'LLM_TIMEOUT_MS'
+  | 'REDIS_URL'
+  | 'REDIS_KEY_PREFIX'
+>;
+
 /**
  * The chat streams `CHAT_STREAMS` asks for: in this process (the default), or shared by every
  * origin through Redis Streams at `redis` (the client of REDIS_URL), each shared reader on a
  * connection of its own.
  */
 export function createChatStreams(
-  config: Config,
+  config: StreamsConfig,
   redis: Redis | null,
   logger: Logger,
 ): ChatStreams {
