@@ -345,6 +345,7 @@ export async function buildServices(
         operator.webhooks.close();
         retention.stop();
         await scheduler.stop();
+        await registry.close?.();
         await sync.close();
         await fetcher.close();
         await parser.close();

@@ -133,6 +133,13 @@ describe.runIf(REDIS_URL)('RedisStreamRegistry', () => {
     });
     detach();
     expect(reader.remoteReaders).toBe(0);
+    // Closing the origin ends the readers it still has.
+    const second = await mustResume(reader, `${stream.id}.1`, 1);
+    const ended = collect(second.subscribe);
+    await settle();
+    await reader.close();
+    expect(text(await ended)).toBe('');
+    expect(reader.remoteReaders).toBe(0);
     stream.finish();
   });
 

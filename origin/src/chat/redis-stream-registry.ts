@@ -149,9 +149,13 @@ export class RedisStreamRegistry implements ChatStreams {
     };
   }
 
+  /** Ends every reader following a stream from Redis here: their responses end, connections close. */
   async close(): Promise<void> {
-    // The readers close their own connections as they end; the shared client is the caller's.
+    for (const stop of [...this.followers]) stop();
   }
+
+  /** How to end each reader following from Redis now (for `close`). */
+  private readonly followers = new Set<() => void>();
 
   /** The stream of a producer that lost its lease: stopped, its readers sent elsewhere. */
   private readonly onLost = new WeakMap<StreamJournal, ChatStream>();
@@ -242,11 +246,20 @@ export class RedisStreamRegistry implements ChatStreams {
         if (!stopped) this.options.onError?.(error, 'follow');
       })
       .finally(() => {
+        this.followers.delete(terminate);
         end();
         if (!stopped) listener(null);
       });
+    const terminate = () => {
+      if (stopped) return;
+      stopped = true;
+      end();
+      listener(null);
+    };
+    this.followers.add(terminate);
     return () => {
       stopped = true;
+      this.followers.delete(terminate);
       end();
     };
   }
