@@ -4,7 +4,8 @@
  * measured in one run with the three set-ups alternating round by round, so that drift in the
  * machine's load falls on all three. Answers are extractive (no LLM: the origin's own CPU is the
  * cost), the embedder is `hash`; every question is distinct, so every turn misses the cache and
- * retrieves. Per origin it samples RSS and CPU time from /proc while it serves.
+ * retrieves. Per origin it samples RSS and CPU time from /proc while it serves. Each round also
+ * asks one origin directly (no Worker), to show where this machine's ceiling lies.
  *
  * Then a failover: three origins answering through an LLM stub that streams slowly (so that many
  * answers are in progress at any moment), and one origin SIGKILLed during the run; every reader
@@ -47,8 +48,32 @@ const REDIS_URL = process.env.TEST_REDIS_URL;
 const TICKS_PER_SECOND = 100;
 
 let asked = 0;
-/** A question no one asked before (numbered), so that the answer cache always misses. */
+/** Words of the documents, for questions that differ in more than a number. */
+const WORDS = [
+  ...new Set(
+    readdirSync(DOCS)
+      .filter((name) => name.endsWith('.md'))
+      .flatMap(
+        (name) =>
+          readFileSync(`${DOCS}${name}`, 'utf8')
+            .toLowerCase()
+            .match(/[a-z]{5,}/g) ?? [],
+      ),
+  ),
+];
+/**
+ * A question no one asked before, that the documents answer: one topic with three words of the
+ * documents drawn at random (a numbered copy of one question would be a semantic cache hit).
+ * The hits that remain are counted.
+ */
 function question(): string {
+  asked += 1;
+  const pick = () => WORDS[Math.floor(Math.random() * WORDS.length)];
+  return `How do I restore a backup with ${pick()}, ${pick()} and ${pick()}? (${asked})`;
+}
+
+/** The failover's question: one the documents answer, so the stub's answer is what comes. */
+function failoverQuestion(): string {
   asked += 1;
   return `How do I restore a backup and keep the limits in place? (${asked})`;
 }
@@ -68,7 +93,12 @@ function sample(pid: number) {
 }
 
 /** Runs CONCURRENCY readers against `edge` for `seconds`; turns per second and per-origin cost. */
-async function measure(edge: EdgeProcess, origins: OriginProcess[], seconds: number) {
+async function measure(
+  url: string,
+  origins: OriginProcess[],
+  seconds: number,
+  headers: Record<string, string> = {},
+) {
   const before = origins.map((origin) => sample(origin.child.pid!));
   const started = performance.now();
   const deadline = started + seconds * 1000;
@@ -76,7 +106,9 @@ async function measure(edge: EdgeProcess, origins: OriginProcess[], seconds: num
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
-        results.push(await ask(edge.url, question(), { headers: reader(), timeoutMs: 60_000 }));
+        results.push(
+          await ask(url, question(), { headers: { ...reader(), ...headers }, timeoutMs: 60_000 }),
+        );
       }
     }),
   );
@@ -149,7 +181,7 @@ async function failover(
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (performance.now() < deadline) {
-          results.push(await askResuming(edge.url, question(), STUB_ANSWER, reader));
+          results.push(await askResuming(edge.url, failoverQuestion(), STUB_ANSWER, reader));
         }
       }),
     );
@@ -209,13 +241,23 @@ async function throughput(database: Awaited<ReturnType<typeof createTestDatabase
     }
     edges.push(cluster.edge);
     // Warm-up: every origin loads its models and lexical index before anything is timed.
-    await measure(cluster.edge, cluster.origins, 5);
+    await measure(cluster.edge.url, cluster.origins, 5);
     const loadBefore = loadavg()[0]!;
-    const runs: Record<string, Awaited<ReturnType<typeof measure>>[]> = { 1: [], 2: [], 3: [] };
+    const runs: Record<string, Awaited<ReturnType<typeof measure>>[]> = {
+      1: [],
+      2: [],
+      3: [],
+      direct: [],
+    };
+    const direct = cluster.origins[0]!;
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const n of [1, 2, 3]) {
-        runs[n]!.push(await measure(edges[n - 1]!, cluster.origins.slice(0, n), SECONDS));
+        runs[n]!.push(await measure(edges[n - 1]!.url, cluster.origins.slice(0, n), SECONDS));
       }
+      // One origin without the Worker: where the ceiling of this machine lies.
+      runs.direct!.push(
+        await measure(direct.url, [direct], SECONDS, { 'X-Edge-Secret': cluster.secret }),
+      );
     }
     const loadAfter = loadavg()[0]!;
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -236,6 +278,8 @@ async function throughput(database: Awaited<ReturnType<typeof createTestDatabase
       ratios: {
         twoOverOne: Math.round((tps(2) / tps(1)) * 100) / 100,
         threeOverOne: Math.round((tps(3) / tps(1)) * 100) / 100,
+        oneOriginThroughWorkerOverDirect:
+          Math.round((tps(1) / perOrigins.direct!.turnsPerSecondMedian) * 100) / 100,
       },
     };
   } finally {
