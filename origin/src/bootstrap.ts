@@ -9,7 +9,6 @@ import { connectRedis, redisIsUp, waitForRedis } from './cache/redis.js';
 import { RedisAnswerCache } from './cache/redis-answer-cache.js';
 import { StreamRegistry } from './chat/stream-registry.js';
 import type { Config } from './config.js';
-import type { Services } from './context.js';
 import { InProcessSyncRunner } from './crawl/runner.js';
 import { SafeFetcher } from './crawl/safe-fetch.js';
 import { SyncScheduler } from './crawl/scheduler.js';
@@ -40,6 +39,7 @@ import { LexicalIndexes } from './retrieval/lexical-indexes.js';
 import { SearchService } from './retrieval/search.js';
 import { IngestionService } from './services/ingestion.js';
 import { type RetentionJob, startRetentionJob } from './services/retention.js';
+import type { Services } from './services.js';
 import { VERSION } from './version.js';
 
 /** The services plus a way to release them. */

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Hono } from 'hono';
+import type { AppEnv } from '../../app-env.js';
 import type { Config } from '../../config.js';
-import type { AppEnv, Services } from '../../context.js';
+import type { Services } from '../../services.js';
 
 /**
  * The chat site's policy when the origin serves it itself: its own scripts, styles and API only.
