@@ -11,6 +11,7 @@ import { httpMetrics } from './observability/http-metrics.js';
 import { registerConsole } from './routes/admin/console.js';
 import { registerAdminSession } from './routes/admin/session.js';
 import { registerChat } from './routes/chat/post.js';
+import { registerChatSite, siteServed } from './routes/chat-site/get.js';
 import { registerDeleteDocument } from './routes/documents/delete.js';
 import { registerGetDocuments } from './routes/documents/get.js';
 import { registerCreateDocument } from './routes/documents/post.js';
@@ -20,7 +21,6 @@ import { registerGetInsights } from './routes/insights/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerGetQuestions } from './routes/questions/get.js';
 import { registerSearch } from './routes/search/post.js';
-import { registerSite, siteServed } from './routes/site/get.js';
 import { registerSiteConfig } from './routes/sites/config.js';
 import { registerDeleteSite } from './routes/sites/delete.js';
 import { registerGetSites } from './routes/sites/get.js';
@@ -56,7 +56,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   // serve is a 404 there), so the admin app's guard never sees them.
   app.route('/api/v1/sites', readerApp(services));
   app.route('/api/v1/sites', adminApp(services));
-  registerSite(app, services);
+  registerChatSite(app, services);
 
   return app;
 }

@@ -39,7 +39,7 @@ const NOT_SITE = /^\/(api|metrics|widget\.js)(\/|$)/;
  * stands in front of the origin: `npm start` alone gives a working chat. Files are served as they
  * are; any other page path falls back to `index.html`, as the edge's assets binding does.
  */
-export function registerSite(app: Hono<AppEnv>, services: Services): void {
+export function registerChatSite(app: Hono<AppEnv>, services: Services): void {
   if (!siteServed(services.config)) return;
   const root = resolve(services.config.SITE_DIR);
   const files = serveStatic<AppEnv>({ root });
