@@ -82,4 +82,16 @@ describe(`reader routes look their site up once (${TEST_DB})`, () => {
     });
     expect(lookups).toBe(1);
   });
+
+  it("answers a method a reader path does not serve as before: the reader's checks, then a 404", async () => {
+    const withKey = await reader('/api/v1/sites/paris/chat');
+    expect(withKey.status).toBe(404);
+    expect((await withKey.json()).error.code).toBe('not_found');
+    const withoutKey = await h.request('GET', '/api/v1/sites/paris/chat', {
+      token: null,
+      headers: { origin: PAGE },
+    });
+    expect(withoutKey.status).toBe(401);
+    expect((await withoutKey.json()).error.message).toMatch(/X-Site-Key/);
+  });
 });
