@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import { assertSiteEmbedder } from '../embedders/site-vectors.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -195,16 +196,7 @@ export class SearchService {
       Math.max(request.k, settings.minDepth, rerank ? settings.rerankTopN : 0),
     );
     const needsVector = request.mode !== 'fulltext';
-    if (
-      needsVector &&
-      site.embedder !== null &&
-      (site.embedder !== embedder.id || site.embeddingDim !== embedder.dimension)
-    ) {
-      throw new AppError(
-        'embedder_mismatch',
-        `site "${site.name}" was indexed with ${site.embedder} (${site.embeddingDim} dimensions) but this origin embeds with ${embedder.id} (${embedder.dimension} dimensions); reindex the site to search it`,
-      );
-    }
+    if (needsVector) assertSiteEmbedder(site, embedder);
     if (site.embedder === null)
       return {
         results: [],
