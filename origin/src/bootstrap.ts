@@ -8,6 +8,7 @@ import { MemoryAnswerCache } from './cache/memory-answer-cache.js';
 import { connectRedis, redisIsUp, waitForRedis } from './cache/redis.js';
 import { RedisAnswerCache } from './cache/redis-answer-cache.js';
 import { StreamRegistry } from './chat/stream-registry.js';
+import { ChatService } from './chat/turn.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { InProcessSyncRunner } from './crawl/runner.js';
@@ -312,7 +313,7 @@ export async function buildServices(
       chat: {
         registry,
         pingMs: config.CHAT_PING_MS,
-        deps: {
+        service: new ChatService({
           db,
           search,
           generator,
@@ -333,7 +334,7 @@ export async function buildServices(
             historyChars: 1_000,
             cacheSimilarity: config.CACHE_SIMILARITY,
           },
-        },
+        }),
       },
       rerankerReason: rerank.reason,
       db,
