@@ -294,11 +294,11 @@ export class ChatService {
     });
     deps.metrics?.chatTurns.inc({ outcome: outcome === 'no_answer' ? 'no_answer' : status });
     // Only the reader holding this stream learns the token: it is what lets them vote on it.
-    const token = messageId !== null ? deps.feedbackTokens?.sign(messageId) : undefined;
-    const data =
-      messageId !== null && final.event === 'done'
-        ? { ...final.data, messageId, ...(token ? { feedbackToken: token } : {}) }
-        : final.data;
+    const stored = messageId !== null && final.event === 'done';
+    const token = stored ? deps.feedbackTokens?.sign(messageId) : undefined;
+    const data = stored
+      ? { ...final.data, messageId, ...(token ? { feedbackToken: token } : {}) }
+      : final.data;
     if (messageId !== null && outcome === 'no_answer') {
       deps.onUnanswered?.({ site: input.site, messageId, question: input.message });
     }
