@@ -3,7 +3,6 @@ import type { Gauge } from 'prom-client';
 import { z } from 'zod';
 import { budgetOf, type ReaderEnv } from '../../app-env.js';
 import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
-import { runChatTurn } from '../../chat/turn.js';
 import { AppError } from '../../errors.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import type { Services } from '../../services.js';
@@ -73,11 +72,12 @@ export function registerChat(app: Hono<ReaderEnv>, services: Services): void {
     services.chat.registry.ensureRoom();
     await budgetOf(c)(body.conversationId);
     const stream = services.chat.registry.create({ siteId: site.id, conversationId });
-    void runChatTurn(
-      stream,
-      { site, conversationId, message: body.message, requestId: c.get('requestId') },
-      services.chat.deps,
-    );
+    void services.chat.service.runTurn(stream, {
+      site,
+      conversationId,
+      message: body.message,
+      requestId: c.get('requestId'),
+    });
     return sse(c, stream, 0, services.chat.pingMs, services.metrics.sseStreams);
   });
 }
