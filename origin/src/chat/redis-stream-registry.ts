@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import { continuation } from './continuation.js';
 import { StreamJournal } from './redis-stream-journal.js';
 import { conversationKey, decodeEntry, END, sequenceOf, streamKeys } from './redis-stream-keys.js';
+import type { ChatStreams, RestartAnswer, ResumedStream } from './stream-registry.js';
 import {
   type ChatEvent,
   type ChatStream,
@@ -14,7 +15,6 @@ import {
   type StreamOwner,
   StreamRegistry,
 } from './stream-registry.js';
-import type { ChatStreams, RestartAnswer, ResumedStream } from './streams.js';
 
 /** Settings of a {@link RedisStreamRegistry}. */
 export interface RedisStreamOptions {

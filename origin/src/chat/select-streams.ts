@@ -3,8 +3,8 @@ import { connectRedis } from '../cache/redis.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { RedisStreamRegistry } from './redis-stream-registry.js';
+import type { ChatStreams } from './stream-registry.js';
 import { StreamRegistry } from './stream-registry.js';
-import type { ChatStreams } from './streams.js';
 
 /** Events kept per answer for a resume (in memory, or the Redis Stream's MAXLEN). */
 const MAX_EVENTS_PER_STREAM = 20_000;

@@ -1,7 +1,12 @@
 import { afterEach, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
-import type { ChatEvent, Listener, StreamLimits } from './stream-registry.js';
-import type { ChatStreams, ResumedStream } from './streams.js';
+import type {
+  ChatEvent,
+  ChatStreams,
+  Listener,
+  ResumedStream,
+  StreamLimits,
+} from './stream-registry.js';
 
 /** The streams of one origin, and of a second origin sharing its backend when it has one. */
 export interface StreamsUnderTest {

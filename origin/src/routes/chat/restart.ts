@@ -1,7 +1,6 @@
-import type { RestartAnswer } from '../../chat/streams.js';
-import { runChatTurn } from '../../chat/turn.js';
-import type { Services } from '../../context.js';
-import type { siteOfRoute } from '../../middleware/reader-access.js';
+import type { RestartAnswer } from '../../chat/stream-registry.js';
+import type { ChatTurnInput } from '../../chat/turn.js';
+import type { Services } from '../../services.js';
 
 /**
  * How a resume on this origin answers again a question whose origin died: the same turn, on
@@ -9,14 +8,15 @@ import type { siteOfRoute } from '../../middleware/reader-access.js';
  */
 export function restartAnswer(
   services: Services,
-  site: Awaited<ReturnType<typeof siteOfRoute>>,
+  site: ChatTurnInput['site'],
   requestId: string,
 ): RestartAnswer {
   return (stream, question) => {
-    void runChatTurn(
-      stream,
-      { site, conversationId: stream.owner.conversationId, message: question, requestId },
-      services.chat.deps,
-    );
+    void services.chat.service.runTurn(stream, {
+      site,
+      conversationId: stream.owner.conversationId,
+      message: question,
+      requestId,
+    });
   };
 }
