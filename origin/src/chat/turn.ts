@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChatStreamEvent } from '../../../contract/stream.js';
 import { CitationFilter } from '../answer/citations.js';
 import { LinkFilter } from '../answer/links.js';
 import {
@@ -83,7 +84,7 @@ export async function runChatTurn(
   };
   let cacheable: { embedding: Float32Array } | null = null;
   /** Sent last, after the exchange is stored: a reader who sees it can ask a follow-up at once. */
-  let final: { event: 'done' | 'error'; data: unknown } | null = null;
+  let final: Extract<ChatStreamEvent, { event: 'done' | 'error' }> | null = null;
   try {
     const history: Turn[] = await recentTurns(
       deps.db.pool,
@@ -226,7 +227,7 @@ export async function runChatTurn(
       // Only the reader holding this stream learns the token: it is what lets them vote on it.
       const token = deps.feedbackTokens?.sign(messageId);
       final.data = {
-        ...(final.data as object),
+        ...final.data,
         messageId,
         ...(token ? { feedbackToken: token } : {}),
       };

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { READER_CORS, READER_ROUTE } from '../../../contract/routes.js';
 import type { AdminSessions } from '../admin/session.js';
 import type { AppEnv } from '../context.js';
 import { AppError } from '../errors.js';
@@ -9,18 +10,14 @@ import { SiteName } from '../routes/schemas.js';
 import { getSite, getSiteByPublicKey, PUBLIC_KEY, type Site } from '../store/sites.js';
 import { sessionAdmin } from './admin-auth.js';
 
-/**
- * The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search|config)`
- * and the feedback on an answer, `/api/v1/sites/:site/messages/:messageId/feedback`.
- */
-export const READER_ROUTE =
-  /^\/api\/v1\/sites\/([^/]+)\/(chat|search|config|messages\/[^/]+\/feedback)$/;
+/** The routes readers reach with a site's public key (the contract declares them for the edge too). */
+export { READER_ROUTE };
 
 const CORS_HEADERS = {
-  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id',
-  'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After',
-  'Access-Control-Max-Age': '600',
+  'Access-Control-Allow-Methods': READER_CORS.methods,
+  'Access-Control-Allow-Headers': READER_CORS.allowHeaders,
+  'Access-Control-Expose-Headers': READER_CORS.exposeHeaders,
+  'Access-Control-Max-Age': READER_CORS.maxAge,
 };
 
 /**

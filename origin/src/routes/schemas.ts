@@ -1,14 +1,9 @@
 import { z } from 'zod';
+import { noNul } from '../../../contract/requests.js';
 import type { DocumentRecord } from '../store/documents.js';
 import type { Site, SiteWithCounts } from '../store/sites.js';
 
-/**
- * Refuses U+0000 in text bound for the database: PostgreSQL rejects it in `text` and `jsonb`, and
- * on the embedded PGlite the failed statement also breaks the connection for the next queries.
- */
-export function noNul<S extends z.ZodString>(schema: S) {
-  return schema.refine((value) => !value.includes('\u0000'), 'must not contain NUL characters');
-}
+export { noNul };
 
 /** A site's name: its handle in URLs. */
 export const SiteName = z

@@ -1,6 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { Gauge } from 'prom-client';
-import { z } from 'zod';
+import { ChatRequest } from '../../../../contract/requests.js';
 import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
 import { runChatTurn } from '../../chat/turn.js';
 import type { AppEnv, Services } from '../../context.js';
@@ -10,18 +10,6 @@ import { parseWith, readJson } from '../../lib/validate.js';
 import { checkClientBudget, enforceLimits } from '../../limits/enforce.js';
 import { siteOfRoute } from '../../middleware/reader-access.js';
 import { openConversation } from '../../store/conversations.js';
-
-export const ChatBody = z
-  .object({
-    message: z
-      .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(4000, 'must be at most 4000 characters')
-      .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters'),
-    conversationId: z.uuid('must be a conversation id from an earlier answer').optional(),
-  })
-  .strict();
 
 const encoder = new TextEncoder();
 
@@ -60,7 +48,7 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
       );
     }
     if (reader) await checkClientBudget(limits, 'chat', client);
-    const body = parseWith(ChatBody, await readJson(c, config.READER_BODY_MAX_BYTES));
+    const body = parseWith(ChatRequest, await readJson(c, config.READER_BODY_MAX_BYTES));
     const conversationId = await openConversation(
       services.db.pool,
       site.id,
@@ -105,7 +93,7 @@ async function resumedConversation(c: Context<AppEnv>, maxBytes: number) {
     if (error instanceof AppError && error.code === 'payload_too_large') throw error;
     return undefined;
   }
-  const parsed = ChatBody.safeParse(raw);
+  const parsed = ChatRequest.safeParse(raw);
   return parsed.success ? parsed.data.conversationId : undefined;
 }
 

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import { FeedbackRequest, type FeedbackResponse, MessageId } from '../../../../contract/index.js';
 import type { AppEnv, Services } from '../../context.js';
 import { AppError } from '../../errors.js';
 import { notifySite } from '../../feedback/webhook.js';
@@ -8,20 +8,6 @@ import { parseWith, readJson } from '../../lib/validate.js';
 import { enforceLimits } from '../../limits/enforce.js';
 import { siteOfRoute } from '../../middleware/reader-access.js';
 import { getAnswer, upsertFeedback } from '../../store/feedback.js';
-import { noNul } from '../schemas.js';
-
-/** An answer's message id, as the `done` event gives it. */
-export const MessageId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a message id from `done`');
-
-export const FeedbackBody = z
-  .object({
-    rating: z.enum(['up', 'down']),
-    comment: noNul(z.string().trim().max(1000, 'must be at most 1000 characters'))
-      .nullable()
-      .optional(),
-    token: z.string().max(100).optional(),
-  })
-  .strict();
 
 /**
  * `POST /api/v1/sites/:site/messages/:messageId/feedback`: a reader's vote on an answer, with an
@@ -33,7 +19,7 @@ export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
   app.post('/api/v1/sites/:site/messages/:messageId/feedback', async (c) => {
     const site = await siteOfRoute(services.db.pool, c.req.param('site'));
     const messageId = parseWith(MessageId, c.req.param('messageId'), 'messageId');
-    const body = parseWith(FeedbackBody, await readJson(c));
+    const body = parseWith(FeedbackRequest, await readJson(c));
     if (c.get('access') !== 'admin') {
       await enforceLimits(services.limits, 'other', {
         siteId: site.id,
@@ -59,13 +45,14 @@ export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
         comment,
       });
     }
-    return c.json({
+    const response: FeedbackResponse = {
       feedback: {
         messageId: feedback.messageId,
         rating: feedback.rating,
         comment: feedback.comment,
         updatedAt: feedback.updatedAt.toISOString(),
       },
-    });
+    };
+    return c.json(response);
   });
 }
