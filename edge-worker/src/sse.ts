@@ -60,7 +60,7 @@ export function guardEventStream(
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (ended) return;
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch {
