@@ -1,6 +1,8 @@
 import type {
+  ChatRequest as ChatRequestBody,
   ChatStreamEvent,
   DoneEvent,
+  FeedbackRequest,
   MetaEvent,
   ReaderSiteConfig,
   ReaderSource,
@@ -176,9 +178,12 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
       method: 'POST',
       headers,
       body: JSON.stringify(
-        request.conversationId === undefined
+        (request.conversationId === undefined
           ? { message: request.message }
-          : { message: request.message, conversationId: request.conversationId },
+          : {
+              message: request.message,
+              conversationId: request.conversationId,
+            }) satisfies ChatRequestBody,
       ),
       signal: request.signal,
       credentials: 'omit' as const,
@@ -309,7 +314,7 @@ export async function sendFeedback(
           rating,
           ...(comment ? { comment: comment.slice(0, 1000) } : {}),
           ...(done.feedbackToken ? { token: done.feedbackToken } : {}),
-        }),
+        } satisfies FeedbackRequest),
         credentials: 'omit',
       },
     );
