@@ -4,7 +4,7 @@ import { fallbackResponse, streamError } from '../../edge-worker/src/fallback.js
 import { guardEventStream } from '../../edge-worker/src/sse.js';
 import { streamChat } from '../../web/shared/chat.js';
 import { AnswerError } from '../src/answer/types.js';
-import type { ChatTurnDeps } from '../src/chat/turn.js';
+import { ChatService, type ChatTurnDeps } from '../src/chat/turn.js';
 import { AppError } from '../src/errors.js';
 import { type Harness, startHarness, TEST_DB } from './harness.js';
 import { readSse } from './sse.js';
@@ -111,18 +111,19 @@ describe(`every chat event through the web client (${TEST_DB})`, () => {
     replacement: ChatTurnDeps[K],
     run: () => Promise<void>,
   ) => {
-    const real = deps[key];
-    deps[key] = replacement;
+    const real = h.services.chat.service;
+    h.services.chat.service = new ChatService({ ...deps, [key]: replacement });
     try {
       await run();
     } finally {
-      deps[key] = real;
+      h.services.chat.service = real;
     }
   };
 
   beforeAll(async () => {
     h = await startHarness({ env: { CHAT_DETACH_GRACE_MS: '50' } });
-    deps = h.services.chat.deps;
+    // The real service's own parts: a failing test swaps in one of them, nothing else.
+    deps = (h.services.chat.service as unknown as { deps: ChatTurnDeps }).deps;
     await h.request('POST', '/api/v1/sites', { json: { name: 'docs' } });
     const response = await h.request('POST', '/api/v1/sites/docs/documents', {
       json: {
