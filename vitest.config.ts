@@ -17,6 +17,7 @@ export default defineConfig({
             'contract/**/*.test.ts',
             'edge-worker/src/**/*.test.ts',
             'origin/src/**/*.test.ts',
+            'origin/tools/**/*.test.ts',
             'scripts/**/*.test.ts',
             'web/**/*.test.ts',
           ],

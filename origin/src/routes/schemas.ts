@@ -3,15 +3,9 @@ import { noNul } from '../../../contract/requests.js';
 import type { DocumentRecord } from '../store/documents.js';
 import type { Site, SiteWithCounts } from '../store/sites.js';
 
+/** A site's name: its handle in URLs (defined beside the lookup that reads it from a path). */
+export { SiteName } from '../sites/route-site.js';
 export { noNul };
-
-/** A site's name: its handle in URLs. */
-export const SiteName = z
-  .string()
-  .regex(
-    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-    'must be 1–63 lowercase letters, digits or dashes',
-  );
 
 /** An origin as browsers send it in the Origin header: scheme, host and optional port. */
 export const OriginString = z

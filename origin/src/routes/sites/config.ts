@@ -1,7 +1,6 @@
 import type { Hono } from 'hono';
 import type { ReaderConfigResponse } from '../../../../contract/responses.js';
-import type { AppEnv, Services } from '../../context.js';
-import { siteOfRoute } from '../../middleware/reader-access.js';
+import type { ReaderEnv } from '../../app-env.js';
 import { readerSettings } from './settings.js';
 
 /**
@@ -9,9 +8,9 @@ import { readerSettings } from './settings.js';
  * chat site, with the site's public key from an allowed origin (like chat). No key, origin list,
  * webhook or count is ever in it.
  */
-export function registerSiteConfig(app: Hono<AppEnv>, services: Services): void {
-  app.get('/api/v1/sites/:site/config', async (c) => {
-    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
+export function registerSiteConfig(app: Hono<ReaderEnv>): void {
+  app.get('/:site/config', async (c) => {
+    const site = c.get('site');
     const body: ReaderConfigResponse = {
       site: { name: site.name, title: site.title, ...readerSettings(site) },
     };
