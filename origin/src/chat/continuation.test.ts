@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { continuation } from './continuation.js';
 import type { ChatEvent } from './stream-registry.js';
+import { META } from './streams.contract.js';
 
 const sent: ChatEvent[] = [
-  { id: 's.1', event: 'meta', data: {} },
+  { id: 's.1', event: 'meta', data: META },
   { id: 's.2', event: 'sources', data: { sources: [] } },
   { id: 's.3', event: 'token', data: { text: 'Paris is' } },
   { id: 's.4', event: 'token', data: { text: ' the' } },
@@ -12,7 +13,7 @@ const sent: ChatEvent[] = [
 describe('continuation of an answer taken over', () => {
   it('skips what was sent and cuts the token that goes past it', () => {
     const rewrite = continuation(sent);
-    expect(rewrite('meta', {})).toBe('skip');
+    expect(rewrite('meta', META)).toBe('skip');
     expect(rewrite('sources', { sources: [] })).toBe('skip');
     expect(rewrite('token', { text: 'Paris ' })).toBe('skip');
     expect(rewrite('token', { text: 'is the cap' })).toEqual({

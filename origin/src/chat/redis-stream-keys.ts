@@ -1,3 +1,4 @@
+import type { ChatEventData } from '../../../contract/stream.js';
 import type { ChatEvent, ChatEventName } from './stream-registry.js';
 
 /**
@@ -46,9 +47,10 @@ export function decodeEntry(
   const name = values.get('e');
   if (name === END) return END;
   if (name === undefined) return null;
-  let data: unknown;
+  // What the producer wrote: an event it emitted, typed by the contract there.
+  let data: ChatEventData;
   try {
-    data = JSON.parse(values.get('d') ?? 'null');
+    data = JSON.parse(values.get('d') ?? 'null') as ChatEventData;
   } catch {
     return null;
   }

@@ -9,6 +9,8 @@ import {
   chatStreamsContract,
   collect,
   contractLimits,
+  DONE,
+  META,
   mustResume,
   settle,
   text,
@@ -147,7 +149,7 @@ describe.runIf(REDIS_URL)('RedisStreamRegistry', () => {
     const keyPrefix = `${prefix}takeover:`;
     const words = ['Paris ', 'is ', 'the ', 'capital ', 'of ', 'France.'];
     const answer = (stream: ChatStream, from = 0) => {
-      stream.emit('meta', { cache: 'miss' });
+      stream.emit('meta', META);
       stream.emit('sources', { sources: [] });
       for (const word of words.slice(from)) stream.emit('token', { text: word });
     };
@@ -155,7 +157,7 @@ describe.runIf(REDIS_URL)('RedisStreamRegistry', () => {
     const producerClient = await connectForTest(REDIS_URL!, 'test-producer');
     const producer = origin(keyPrefix, contractLimits, {}, producerClient);
     const stream = producer.create(owner, 'What is the capital of France?');
-    stream.emit('meta', { cache: 'miss' });
+    stream.emit('meta', META);
     stream.emit('sources', { sources: [] });
     for (const word of words.slice(0, 3)) stream.emit('token', { text: word });
     await settle();
@@ -169,7 +171,7 @@ describe.runIf(REDIS_URL)('RedisStreamRegistry', () => {
       expect(question).toBe('What is the capital of France?');
       expect(again.id).toBe(stream.id);
       answer(again);
-      again.emit('done', { messageId: 1 });
+      again.emit('done', { ...DONE, messageId: '1' });
       again.finish();
     });
     const events = await collect(resumed!.subscribe, 15_000);

@@ -113,7 +113,8 @@ export class ChatStream {
     const entry: ChatEvent = {
       id: `${this.id}.${this.sequence}`,
       event: rewritten.event,
-      data: rewritten.data,
+      // A rewrite only cuts a token's text or passes the event on: the data keeps its shape.
+      data: rewritten.data as ChatEventData,
     };
     if (retry !== undefined) entry.retry = retry;
     this.afterTap(entry, () => {

@@ -44,9 +44,9 @@ export function chatStreamsContract(make: (limits: StreamLimits) => Promise<Stre
     const { streams } = await build();
     const stream = streams.create(owner, 'q');
     const events = collect((listener) => stream.subscribe(0, listener));
-    stream.emit('meta', { n: 0 });
+    stream.emit('meta', META);
     for (let i = 1; i <= 5; i++) stream.emit('token', { text: `t${i} ` });
-    stream.emit('done', {});
+    stream.emit('done', DONE);
     stream.finish();
     const got = await events;
     expect(got.map((event) => event.event)).toEqual(['meta', ...Array(5).fill('token'), 'done']);
@@ -62,7 +62,7 @@ export function chatStreamsContract(make: (limits: StreamLimits) => Promise<Stre
     const events = collect(resumed.subscribe);
     await settle();
     for (let i = 5; i <= 7; i++) stream.emit('token', { text: `${i} ` });
-    stream.emit('done', {});
+    stream.emit('done', DONE);
     stream.finish();
     const got = await events;
     expect(got.map((event) => event.id)).toEqual(
@@ -75,7 +75,7 @@ export function chatStreamsContract(make: (limits: StreamLimits) => Promise<Stre
     const { streams, elsewhere } = await build();
     const stream = streams.create(owner, 'q');
     for (let i = 1; i <= 3; i++) stream.emit('token', { text: `${i} ` });
-    stream.emit('done', {});
+    stream.emit('done', DONE);
     stream.finish();
     await settle();
     const resumed = await mustResume(elsewhere, `${stream.id}.1`, owner.siteId);
@@ -148,6 +148,16 @@ export function chatStreamsContract(make: (limits: StreamLimits) => Promise<Stre
     stream.finish();
   });
 }
+
+/** A `meta` event's data, as the contract has it. */
+export const META = {
+  requestId: 'test',
+  conversationId: '00000000-0000-4000-8000-000000000001',
+  cache: 'miss' as const,
+};
+
+/** A `done` event's data, as the contract has it. */
+export const DONE = { finishReason: 'stop' as const, latencyMs: 1, tokens: 1, cited: [] };
 
 /** The resume of `eventId`, failing the test when there is none. */
 export async function mustResume(
