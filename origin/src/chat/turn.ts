@@ -17,7 +17,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SearchService } from '../retrieval/search.js';
 import { type AnswerOutcome, recentTurns, recordExchange } from '../store/conversations.js';
 import type { Site } from '../store/sites.js';
-import { readerSources, sourcesOf, type TurnSource } from './sources.js';
+import { readerSources, sourcesOf, type TurnSource, withSections } from './sources.js';
 import type { ChatStream } from './stream-registry.js';
 
 /** Said, and cited nothing, when retrieval finds nothing relevant enough to answer from. */
@@ -139,7 +139,7 @@ export async function runChatTurn(
       final = { event: 'done', data: done('no_answer', started, tokens, []) };
       return;
     }
-    sources = sourcesOf(found.results);
+    sources = await withSections(deps.db.pool, sourcesOf(found.results));
     stream.emit('sources', { sources: readerSources(sources) });
     const filter = new CitationFilter(sources.length);
     // Links first: a link's label may look like a citation, and only a source's URL survives.

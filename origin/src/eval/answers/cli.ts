@@ -85,6 +85,10 @@ export function formatAnswerReport(report: AnswerReport): string {
     `answerable + follow-up correct: ${scores.answerableCorrect}/${scores.answerable} (${percent(scores.accuracy)})`,
     `false refusals:                 ${scores.falseRefusals}/${scores.answerable} (${percent(scores.falseRefusalRate)})`,
     `unanswerable refused:           ${scores.unanswerableRefused}/${scores.unanswerable} (${percent(scores.refusalAccuracy)})`,
+    ...(['odd', 'even'] as const).map((half) => {
+      const h = report.byHalf[half];
+      return `${`${half} ids:`.padEnd(32)}${h.answerableCorrect}/${h.answerable} correct, ${h.falseRefusals} false refusals, ${h.unanswerableRefused}/${h.unanswerable} unanswerable refused`;
+    }),
     `time to first token: p50 ${report.ttftMs.p50?.toFixed(0) ?? '-'} ms, p95 ${report.ttftMs.p95?.toFixed(0) ?? '-'} ms`,
   );
   const failures = report.results.filter((r) => r.verdict !== 'correct');
