@@ -10,6 +10,7 @@ import { type FusedHit, fuseRanks, type RankedHit, singleList } from './fusion.j
 import type { LexicalIndexes } from './lexical-indexes.js';
 import { lexicalQueryText } from './query-text.js';
 import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
+import { correctSpelling } from './spelling.js';
 import {
   type BoundSql,
   bind,
@@ -216,7 +217,12 @@ export class SearchService {
       ? vectorLiteral(request.queryVector ?? (await embedder.embed([request.query]))[0]!)
       : null;
     const timer = this.deps.metrics?.retrievalDuration.startTimer({ mode: request.mode });
-    let candidates = await this.retrieve(site, request, depth, vector);
+    // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
+    const spelt = {
+      ...request,
+      query: await correctSpelling(this.deps.db.pool, site.id, request.query),
+    };
+    let candidates = await this.retrieve(site, spelt, depth, vector);
     timer?.();
     let reranked = false;
     if (rerank && candidates.length > 0) {
