@@ -6,7 +6,7 @@ import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
 import { rankLexical } from './bm25.js';
-import { type FusedHit, fuseRanks, type RankedHit, singleList } from './fusion.js';
+import { type FusedHit, fuseScores, type RankedHit, singleList } from './fusion.js';
 import type { LexicalIndexes } from './lexical-indexes.js';
 import { lexicalQueryText } from './query-text.js';
 import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
@@ -289,7 +289,7 @@ export class SearchService {
           ? singleList(lexical!, 'fulltext', settings.rrfK)
           : lexical === null
             ? singleList(nearest, 'vector', settings.rrfK)
-            : fuseRanks(nearest, lexical, settings, depth);
+            : fuseScores(nearest, lexical, settings, depth);
       return fused.map(toCandidate);
     } catch (error) {
       await client.query('rollback').catch(() => {});
