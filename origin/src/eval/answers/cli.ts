@@ -16,7 +16,11 @@ Options:
   --database-url URL   run on this PostgreSQL (a temporary site, deleted after) instead of PGlite
   --embedder NAME      hash (default), transformers or auto
   --limit N            only the first N questions
-  -h, --help           this text`;
+  -h, --help           this text
+
+With a model: --set LLM_BASE_URL=... --set LLM_MODEL=... (and LLM_API_KEY). Against the repo's
+local OpenAI-compatible stub, which exercises the client path but cannot judge quality:
+npm run bench:answers-llm -- <qa folder> [--database-url URL]`;
 
 interface AnswerArgs {
   folder: string;
