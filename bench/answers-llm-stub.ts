@@ -19,10 +19,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { formatAnswerReport } from '../origin/src/eval/answers/cli.js';
-import { loadQaSet } from '../origin/src/eval/answers/questions.js';
-import { runAnswerEvaluation } from '../origin/src/eval/answers/run.js';
 import { startLlmStub } from '../origin/test/llm-stub.js';
+import { formatAnswerReport } from '../origin/tools/eval/answers/cli.js';
+import { loadQaSet } from '../origin/tools/eval/answers/questions.js';
+import { runAnswerEvaluation } from '../origin/tools/eval/answers/run.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
