@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { READER_CORS } from '../../../contract/routes.js';
 import { bearerToken } from '../admin/bearer.js';
 import type { AdminSessions } from '../admin/session.js';
 import type { ReaderEnv } from '../app-env.js';
@@ -21,10 +22,10 @@ export const READER_PATHS = [
 ] as const;
 
 const CORS_HEADERS = {
-  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id',
-  'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After',
-  'Access-Control-Max-Age': '600',
+  'Access-Control-Allow-Methods': READER_CORS.methods,
+  'Access-Control-Allow-Headers': READER_CORS.allowHeaders,
+  'Access-Control-Expose-Headers': READER_CORS.exposeHeaders,
+  'Access-Control-Max-Age': READER_CORS.maxAge,
 };
 
 /**
