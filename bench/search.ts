@@ -15,7 +15,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { vectorIndexDdl, vectorIndexName } from '../origin/src/db/vector-index.js';
 import { parseSmart } from '../origin/src/eval/smart.js';
 import { rankLexical } from '../origin/src/retrieval/bm25.js';
 import { lexicalQueryText } from '../origin/src/retrieval/query-text.js';
@@ -23,6 +22,7 @@ import { retrievalStatement } from '../origin/src/retrieval/search.js';
 import { LEXICAL_STATE_SQL } from '../origin/src/retrieval/sql.js';
 import { vectorLiteral } from '../origin/src/store/chunks.js';
 import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
+import { loadSite } from './lib/copy-site.js';
 import { machineInfo } from './lib/machine.js';
 
 const { values } = parseArgs({
@@ -45,8 +45,6 @@ const sizes = values.sizes!.split(',').map(Number);
 const rounds = Number(values.rounds);
 const sqlSample = Number(values['sql-sample']);
 const apiChunks = Number(values['api-chunks']);
-/** Documents copied per statement: each statement stays far within the statement timeout. */
-const COPY_BATCH = 1_000;
 const DATA = new URL('../../shared/data/ir/', import.meta.url).pathname;
 
 function percentile(sorted: number[], p: number): number {
@@ -60,98 +58,6 @@ function stats(list: number[]) {
     p95: round2(percentile(sorted, 95)),
     n: sorted.length,
   };
-}
-
-async function load(h: Harness, site: string, wanted: number, abstracts: string[]) {
-  await h.createSite(site);
-  const pool = h.services.db.pool;
-  const { rows } = await pool.query<{ id: number }>('select id from sites where name = $1', [site]);
-  const siteId = rows[0]!.id;
-  let chunks = 0;
-  let doc = 0;
-  const started = performance.now();
-  while (chunks < Math.min(wanted, apiChunks)) {
-    const documents = Array.from({ length: 100 }, () => {
-      doc += 1;
-      return {
-        title: `Abstract ${doc}`,
-        url: `https://bench.local/${doc}`,
-        content: abstracts[doc % abstracts.length]!,
-        format: 'text' as const,
-      };
-    });
-    const response = await h.request('POST', `/api/v1/sites/${site}/documents`, {
-      json: { documents },
-    });
-    if (response.status !== 201) throw new Error(`ingest failed: ${await response.text()}`);
-    const counted = await pool.query<{ n: number }>(
-      'select count(*) as n from chunks where site_id = $1',
-      [siteId],
-    );
-    chunks = counted.rows[0]!.n;
-  }
-  const seeds = await pool.query<{ max: number; n: number; chunks: number }>(
-    `select max(d.id)::float8 as max, count(*)::float8 as n, sum(d.chunk_count)::float8 as chunks
-     from documents d where d.site_id = $1`,
-    [siteId],
-  );
-  const seed = seeds.rows[0]!;
-  // Copies go in without the HNSW index, which is built once after them: maintaining it row by
-  // row on 2 shared cores made the 200k load take over an hour.
-  if (chunks < wanted) await pool.query(`drop index if exists ${vectorIndexName(384)}`);
-  for (let copy = 1; chunks < wanted; copy += 1) {
-    // The seed documents copied in batches (each its own transaction and version).
-    const offset = ((copy - 1) * COPY_BATCH) % seed.n;
-    const docs = Math.min(
-      COPY_BATCH,
-      seed.n - offset,
-      Math.ceil((seed.n * (wanted - chunks)) / seed.chunks) + 1,
-    );
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      await client.query('update sites set content_version = content_version + 1 where id = $1', [
-        siteId,
-      ]);
-      await client.query(
-        `insert into documents (site_id, source, title, url, format, content_hash, chunk_count, byte_size)
-         select site_id, source || '#' || $3::text, title, url || '#' || $3::text, format,
-                content_hash, chunk_count, byte_size
-         from documents where site_id = $1 and id <= $2 order by id limit $4 offset $5`,
-        [siteId, seed.max, String(copy), docs, offset],
-      );
-      await client.query(
-        `insert into chunks (document_id, site_id, position, heading_path, context, content, token_count, embedding)
-         select nd.id, c.site_id, c.position, c.heading_path, c.context, c.content, c.token_count, c.embedding
-         from documents nd
-           join documents od on od.site_id = nd.site_id and od.source || '#' || $2::text = nd.source
-           join chunks c on c.document_id = od.id
-         where nd.site_id = $1 and nd.source like '%#' || $2::text`,
-        [siteId, String(copy)],
-      );
-      await client.query('commit');
-    } finally {
-      client.release();
-    }
-    const counted = await pool.query<{ n: number }>(
-      'select count(*) as n from chunks where site_id = $1',
-      [siteId],
-    );
-    chunks = counted.rows[0]!.n;
-    process.stderr.write(`${site}: ${chunks} chunks\n`);
-  }
-  const builder = await pool.connect();
-  try {
-    // The whole graph in memory: a build that spills is several times slower.
-    await builder.query("set maintenance_work_mem = '1GB'");
-    await builder.query(vectorIndexDdl(384));
-    await builder.query('reset maintenance_work_mem');
-  } finally {
-    builder.release();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  process.stderr.write(`${site}: ${chunks} chunks in ${seconds.toFixed(0)} s\n`);
-  return { siteId, chunks, loadSeconds: round2(seconds) };
 }
 
 /** Per-site probes of one run: each takes a query and returns milliseconds. */
@@ -371,7 +277,7 @@ async function main() {
     const loaded: Array<{ size: number; name: string; siteId: number }> = [];
     for (const size of sizes) {
       const name = `bench-${size}`;
-      const site = await load(h, name, size, abstracts);
+      const site = await loadSite(h, name, size, abstracts, apiChunks);
       sites[String(size)] = { chunks: site.chunks, loadSeconds: site.loadSeconds };
       loaded.push({ size, name, siteId: site.siteId });
     }

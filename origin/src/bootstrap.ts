@@ -16,6 +16,7 @@ import { SyncScheduler } from './crawl/scheduler.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { StatisticsRefresher } from './db/statistics.js';
+import { VectorIndexBuilds } from './db/vector-index.js';
 import { selectEmbedder } from './embedders/select.js';
 import type { Embedder } from './embedders/types.js';
 import { feedbackTokens } from './feedback/token.js';
@@ -48,6 +49,8 @@ export interface Runtime extends Services {
   retention: RetentionJob;
   /** Where the admin token came from, for the start banner (never the token itself). */
   adminTokenOrigin: Omit<AdminToken, 'token'>;
+  /** Vector indexes built after first loads (benchmarks and tests flush them). */
+  vectorIndexes: VectorIndexBuilds;
   close(): Promise<void>;
 }
 
@@ -120,7 +123,17 @@ export async function buildServices(
       chunking,
     });
     parser.warm();
+    const vectorIndexes = new VectorIndexBuilds({
+      pool: db.pool,
+      idleMs: config.VECTOR_INDEX_BUILD_IDLE_MS,
+      maxDeferMs: config.VECTOR_INDEX_MAX_DEFER_MS,
+      maintenanceWorkMemMb: config.VECTOR_INDEX_BUILD_MEMORY_MB,
+      onError: (error, dimension) =>
+        logger.warn({ err: error, dimension }, 'vector index build failed'),
+    });
+    void vectorIndexes.recover();
     const ingestion = new IngestionService({
+      vectorIndexes,
       db,
       parser,
       embedder,
@@ -345,9 +358,11 @@ export async function buildServices(
       adminToken: admin.token,
       operator,
       adminTokenOrigin: { file: admin.file, source: admin.source },
+      vectorIndexes,
       version: VERSION,
       sync,
       async close() {
+        vectorIndexes.close();
         operator.webhooks.close();
         retention.stop();
         await scheduler.stop();

@@ -1,6 +1,10 @@
 import type { Database } from '../db/database.js';
 import { withTransaction } from '../db/transaction.js';
-import { ensureVectorIndex } from '../db/vector-index.js';
+import {
+  buildVectorIndex,
+  dropVectorIndexForRewrite,
+  ensureVectorIndex,
+} from '../db/vector-index.js';
 import type { Embedder } from '../embedders/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import { lockSite, type Site } from '../store/sites.js';
@@ -18,7 +22,9 @@ export interface ReindexResult {
 /**
  * Re-embeds every chunk of a site with `embedder` and records it as the site's embedder. It runs
  * in one transaction holding the site lock: readers keep the old vectors until it commits, and
- * no write can slip in between with either embedder.
+ * no write can slip in between with either embedder. When no other site has vectors of the
+ * embedder's dimension, the index is dropped first and built once after the commit (every row
+ * is rewritten: one build costs less than maintaining the graph row by row).
  */
 export async function reindexSite(
   db: Database,
@@ -27,41 +33,47 @@ export async function reindexSite(
   batchSize: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<ReindexResult> {
-  await ensureVectorIndex(db.pool, embedder.dimension);
-  return withTransaction(db.pool, async (client) => {
-    const locked = await lockSite(client, site.id, { bump: true });
-    const { rows: countRows } = await client.query<{ n: number }>(
-      'select count(*) as n from chunks where site_id = $1',
-      [site.id],
-    );
-    const total = countRows[0]?.n ?? 0;
-    let done = 0;
-    let afterId = 0;
-    for (;;) {
-      const { rows } = await client.query<{ id: number; context: string; content: string }>(
-        'select id, context, content from chunks where site_id = $1 and id > $2 order by id limit $3',
-        [site.id, afterId, REINDEX_PAGE],
+  const rebuild = await dropVectorIndexForRewrite(db.pool, embedder.dimension, site.id);
+  if (!rebuild) await ensureVectorIndex(db.pool, embedder.dimension);
+  try {
+    return await withTransaction(db.pool, async (client) => {
+      const locked = await lockSite(client, site.id, { bump: true });
+      const { rows: countRows } = await client.query<{ n: number }>(
+        'select count(*) as n from chunks where site_id = $1',
+        [site.id],
       );
-      if (rows.length === 0) break;
-      const vectors = await embedAll(
-        embedder,
-        rows.map((row) => `${row.context}\n\n${row.content}`),
-        batchSize,
-      );
-      await client.query(
-        `update chunks c set embedding = v.embedding::vector
-         from unnest($1::bigint[], $2::text[]) as v (id, embedding) where c.id = v.id`,
-        [rows.map((row) => row.id), vectors.map(vectorLiteral)],
-      );
-      done += rows.length;
-      afterId = rows.at(-1)!.id;
-      onProgress?.(done, total);
-    }
-    await client.query('update sites set embedder = $2, embedding_dim = $3 where id = $1', [
-      site.id,
-      embedder.id,
-      embedder.dimension,
-    ]);
-    return { chunks: done, from: locked.embedder, to: embedder.id };
-  });
+      const total = countRows[0]?.n ?? 0;
+      let done = 0;
+      let afterId = 0;
+      for (;;) {
+        const { rows } = await client.query<{ id: number; context: string; content: string }>(
+          'select id, context, content from chunks where site_id = $1 and id > $2 order by id limit $3',
+          [site.id, afterId, REINDEX_PAGE],
+        );
+        if (rows.length === 0) break;
+        const vectors = await embedAll(
+          embedder,
+          rows.map((row) => `${row.context}\n\n${row.content}`),
+          batchSize,
+        );
+        await client.query(
+          `update chunks c set embedding = v.embedding::vector
+           from unnest($1::bigint[], $2::text[]) as v (id, embedding) where c.id = v.id`,
+          [rows.map((row) => row.id), vectors.map(vectorLiteral)],
+        );
+        done += rows.length;
+        afterId = rows.at(-1)!.id;
+        onProgress?.(done, total);
+      }
+      await client.query('update sites set embedder = $2, embedding_dim = $3 where id = $1', [
+        site.id,
+        embedder.id,
+        embedder.dimension,
+      ]);
+      return { chunks: done, from: locked.embedder, to: embedder.id };
+    });
+  } finally {
+    // Built even when the rewrite failed: the old vectors are back and need their index.
+    if (rebuild) await buildVectorIndex(db.pool, embedder.dimension);
+  }
 }
