@@ -140,7 +140,7 @@ async function rawCopy(rows: Array<Record<string, string>>) {
   const database = await createTestDatabase('postgres');
   const h = await startHarness({
     database,
-    env: { EMBEDDER: 'hash', VECTOR_INDEX_BUILD_IDLE_MS: '0' },
+    env: { EMBEDDER: 'hash', VECTOR_INDEX_BUILD_IDLE_MS: '0', DB_STATEMENT_TIMEOUT_MS: '600000' },
   });
   try {
     const pool = h.services.db.pool;
@@ -210,7 +210,9 @@ async function main() {
   let chunks = 0;
   for (let r = 0; r < repeats; r += 1) {
     const before = await firstIngest(docs, 0, true);
+    process.stderr.write(`before: ${before.seconds} s\n`);
     const after = await firstIngest(docs, idleMs, false);
+    process.stderr.write(`after: ${after.seconds} s (load ${after.loadSeconds} s)\n`);
     if (after.chunks !== before.chunks) throw new Error('the two ingests wrote different rows');
     const copy = await rawCopy(before.rows);
     chunks = before.chunks;

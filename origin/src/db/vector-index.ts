@@ -100,10 +100,12 @@ export async function buildVectorIndex(
     await client.query('begin');
     await client.query('select pg_advisory_xact_lock($1)', [VECTOR_INDEX_LOCK_KEY]);
     // One parallel worker beside the leader: pgvector builds the graph on both cores of the
-    // 2-vCPU VPS (a one-off, after a load; PGlite has no workers and builds alone).
+    // 2-vCPU VPS (a one-off, after a load; PGlite has no workers and builds alone). No
+    // statement timeout: a large site's build takes longer than any request may.
     await client.query(
       `select set_config('maintenance_work_mem', $1, true),
-              set_config('max_parallel_maintenance_workers', '1', true)`,
+              set_config('max_parallel_maintenance_workers', '1', true),
+              set_config('statement_timeout', '0', true)`,
       [`${Math.max(1, Math.floor(maintenanceWorkMemMb))}MB`],
     );
     await client.query(ddl);
