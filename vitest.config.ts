@@ -13,7 +13,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['origin/src/**/*.test.ts', 'scripts/**/*.test.ts', 'web/**/*.test.ts'],
+          include: [
+            'contract/**/*.test.ts',
+            'edge-worker/src/**/*.test.ts',
+            'origin/src/**/*.test.ts',
+            'origin/tools/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'web/**/*.test.ts',
+          ],
           testTimeout: 30_000,
         },
       },

@@ -17,8 +17,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { from as copyFrom } from 'pg-copy-streams';
 import { vectorIndexDdl } from '../origin/src/db/vector-index.js';
-import { parseSmart } from '../origin/src/eval/smart.js';
 import { createTestDatabase, startHarness } from '../origin/test/harness.js';
+import { parseSmart } from '../origin/tools/eval/smart.js';
 import { machineInfo } from './lib/machine.js';
 
 const { values } = parseArgs({

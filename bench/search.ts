@@ -15,13 +15,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseSmart } from '../origin/src/eval/smart.js';
 import { rankLexical } from '../origin/src/retrieval/bm25.js';
 import { lexicalQueryText } from '../origin/src/retrieval/query-text.js';
 import { retrievalStatement } from '../origin/src/retrieval/search.js';
 import { LEXICAL_STATE_SQL } from '../origin/src/retrieval/sql.js';
 import { vectorLiteral } from '../origin/src/store/chunks.js';
 import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
+import { parseSmart } from '../origin/tools/eval/smart.js';
 import { loadSite } from './lib/copy-site.js';
 import { machineInfo } from './lib/machine.js';
 

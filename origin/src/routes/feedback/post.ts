@@ -1,27 +1,11 @@
 import type { Hono } from 'hono';
-import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
+import { FeedbackRequest, type FeedbackResponse, MessageId } from '../../../../contract/index.js';
+import { budgetOf, type ReaderEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
 import { notifySite } from '../../feedback/webhook.js';
-import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
-import { enforceLimits } from '../../limits/enforce.js';
-import { siteOfRoute } from '../../middleware/reader-access.js';
+import type { Services } from '../../services.js';
 import { getAnswer, upsertFeedback } from '../../store/feedback.js';
-import { noNul } from '../schemas.js';
-
-/** An answer's message id, as the `done` event gives it. */
-export const MessageId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a message id from `done`');
-
-export const FeedbackBody = z
-  .object({
-    rating: z.enum(['up', 'down']),
-    comment: noNul(z.string().trim().max(1000, 'must be at most 1000 characters'))
-      .nullable()
-      .optional(),
-    token: z.string().max(100).optional(),
-  })
-  .strict();
 
 /**
  * `POST /api/v1/sites/:site/messages/:messageId/feedback`: a reader's vote on an answer, with an
@@ -29,16 +13,13 @@ export const FeedbackBody = z
  * event) or the admin may vote; one vote per answer, which a later vote replaces. Readers spend
  * the same kind of exact per-client and per-site budget as chat (the `other` bucket).
  */
-export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
-  app.post('/api/v1/sites/:site/messages/:messageId/feedback', async (c) => {
-    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
+export function registerFeedback(app: Hono<ReaderEnv>, services: Services): void {
+  app.post('/:site/messages/:messageId/feedback', async (c) => {
+    const site = c.get('site');
     const messageId = parseWith(MessageId, c.req.param('messageId'), 'messageId');
-    const body = parseWith(FeedbackBody, await readJson(c));
+    const body = parseWith(FeedbackRequest, await readJson(c));
+    await budgetOf(c)();
     if (c.get('access') !== 'admin') {
-      await enforceLimits(services.limits, 'other', {
-        siteId: site.id,
-        clientKey: readerKey(c, services.config),
-      });
       if (
         body.token === undefined ||
         !services.operator.feedbackTokens.verify(messageId, body.token)
@@ -59,13 +40,14 @@ export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
         comment,
       });
     }
-    return c.json({
+    const response: FeedbackResponse = {
       feedback: {
         messageId: feedback.messageId,
         rating: feedback.rating,
         comment: feedback.comment,
         updatedAt: feedback.updatedAt.toISOString(),
       },
-    });
+    };
+    return c.json(response);
   });
 }

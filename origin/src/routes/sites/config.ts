@@ -1,28 +1,17 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
-import { siteOfRoute } from '../../middleware/reader-access.js';
+import type { ReaderConfigResponse } from '../../../../contract/responses.js';
+import type { ReaderEnv } from '../../app-env.js';
 import { readerSettings } from './settings.js';
-
-/** The body of `GET /api/v1/sites/:site/config`: what a reader's front end needs, nothing more. */
-export interface ReaderConfig {
-  site: {
-    name: string;
-    title: string;
-    suggestions: string[];
-    handoffUrl: string | null;
-    lang: string | null;
-  };
-}
 
 /**
  * `GET /api/v1/sites/:site/config`: the site's title and reader settings for the widget and the
  * chat site, with the site's public key from an allowed origin (like chat). No key, origin list,
  * webhook or count is ever in it.
  */
-export function registerSiteConfig(app: Hono<AppEnv>, services: Services): void {
-  app.get('/api/v1/sites/:site/config', async (c) => {
-    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
-    const body: ReaderConfig = {
+export function registerSiteConfig(app: Hono<ReaderEnv>): void {
+  app.get('/:site/config', async (c) => {
+    const site = c.get('site');
+    const body: ReaderConfigResponse = {
       site: { name: site.name, title: site.title, ...readerSettings(site) },
     };
     // Short, private: a changed setting reaches readers within a minute, and no shared cache
