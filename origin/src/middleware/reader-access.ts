@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { READER_CORS } from '../../../contract/routes.js';
+import { READER_CORS, READER_PATHS } from '../../../contract/routes.js';
 import { bearerToken } from '../admin/bearer.js';
 import type { AdminSessions } from '../admin/session.js';
 import type { ReaderEnv } from '../app-env.js';
@@ -10,16 +10,7 @@ import { SiteName, siteOfRoute } from '../sites/route-site.js';
 import { PUBLIC_KEY, type Site } from '../store/sites.js';
 import { sessionAdmin } from './admin-auth.js';
 
-/**
- * The routes readers reach with a site's public key, under `/api/v1/sites`: chat, search, the
- * reader config and the feedback on an answer. `readerAccess` guards each of them.
- */
-export const READER_PATHS = [
-  '/:site/chat',
-  '/:site/search',
-  '/:site/config',
-  '/:site/messages/:messageId/feedback',
-] as const;
+export { READER_PATHS };
 
 const CORS_HEADERS = {
   'Access-Control-Allow-Methods': READER_CORS.methods,
