@@ -20,8 +20,6 @@ describe(`documents that would stall the process (${TEST_DB})`, () => {
    * documents held the event loop for 5 to 47 s.
    */
   let healthBoundMs = 100;
-  /** For a megabyte upload, whose body the event loop receives and whose chunks it stores. */
-  const uploadBoundMs = () => Math.max(TEST_DB === 'pglite' ? 3_000 : 1_000, 4 * healthBoundMs);
   beforeAll(async () => {
     database = await createTestDatabase();
     origin = await startOrigin({
@@ -106,23 +104,39 @@ describe(`documents that would stall the process (${TEST_DB})`, () => {
     expect(result.worstHealthMs).toBeLessThan(healthBoundMs);
   });
 
-  it('parses a 900 kB single-line text off the event loop', async () => {
+  /**
+   * The event loop's longest delay since the last scrape, from the origin's own
+   * `monitorEventLoopDelay` (prom-client resets it at each scrape): what a reader would wait.
+   */
+  async function eventLoopLagMaxMs(): Promise<number> {
+    const text = await (await fetch(`${origin.url}/metrics`, { headers: auth })).text();
+    const value = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1];
+    expect(value).toBeDefined();
+    return Number(value) * 1000;
+  }
+
+  it('stores a 900 kB document (704 chunks) while the event loop stays free and health answers', async () => {
+    await eventLoopLagMaxMs(); // starts the window
     const result = await uploadWhilePolling('line.txt', 'word '.repeat(180_000));
+    const lagMs = await eventLoopLagMaxMs();
     expect(result.status).toBe(201);
     expect(result.polls).toBeGreaterThan(3);
-    // Its parse and chunking (seconds) run in the parse thread; what remains on the event loop
-    // is receiving the upload and embedding and storing its ~700 chunks, which yields between
-    // batches (measured at load average 20: up to 0.6 s; the parse alone used to hold it ~4 s).
-    // On PGlite the store itself runs on the event loop (measured 1.1-3.3 s for these chunks
-    // under load); the parse is off it either way, which the other cases show.
-    if (TEST_DB === 'postgres') expect(result.worstHealthMs).toBeLessThan(uploadBoundMs());
+    // Parse and chunking run in the parse thread; the chunks are written a few rows per statement
+    // with a turn of the event loop between statements (PGlite runs each statement on it), and
+    // health does not wait for the write's connection. Before: the event loop was held 0.2-0.6 s
+    // on PostgreSQL and 2.4 s on PGlite (health 0.5 s and 2.4 s) under load average 20; after,
+    // at the same load, 55 ms and 235 ms (health 128 ms and 212 ms). The bound is twice the
+    // loaded-machine health bound, at least 250 ms: a quiet machine is far under it.
+    const boundMs = Math.max(250, 2 * healthBoundMs);
+    expect(lagMs).toBeLessThan(boundMs);
+    expect(result.worstHealthMs).toBeLessThan(boundMs);
   });
 
   it('refuses text past PARSE_MAX_TEXT_CHARS with a clear 422, and parses the next document', async () => {
     const big = await uploadWhilePolling('big.txt', 'x'.repeat(1_000_001));
     expect(big.status).toBe(422);
     expect(big.body.error?.message).toMatch(/big\.txt holds more than 1,000,000 characters/);
-    expect(big.worstHealthMs).toBeLessThan(uploadBoundMs());
+    expect(big.worstHealthMs).toBeLessThan(Math.max(250, 2 * healthBoundMs));
     const after = await uploadWhilePolling('ok.md', '# Fine\n\nA normal document.\n');
     expect(after.status).toBe(201);
   });

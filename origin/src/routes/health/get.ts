@@ -53,7 +53,7 @@ async function pingDatabase(services: Services): Promise<void> {
     timer = setTimeout(() => reject(new Error('database ping timed out')), DB_CHECK_TIMEOUT_MS);
   });
   try {
-    await Promise.race([services.db.pool.query('select 1'), timeout]);
+    await Promise.race([services.db.ping(), timeout]);
   } finally {
     clearTimeout(timer);
   }
