@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { PageLinks } from '../crawl/links.js';
 import type { Database } from '../db/database.js';
 import type { StatisticsRefresher } from '../db/statistics.js';
 import { withTransaction } from '../db/transaction.js';
@@ -82,7 +83,7 @@ export interface IngestResult {
 export interface IngestionDeps {
   db: Database;
   /** Parses and chunks documents off the event loop, bounded (see `ParseThread`). */
-  parser: Pick<ParseThread, 'parse'>;
+  parser: Pick<ParseThread, 'parse' | 'links'>;
   embedder: Embedder;
   chunking: ChunkOptions;
   embedBatchSize: number;
@@ -239,6 +240,11 @@ export class IngestionService {
       );
     }
     return results;
+  }
+
+  /** The links and canonical URL of a fetched HTML page, read off the event loop. */
+  links(html: Uint8Array, pageUrl: string): Promise<PageLinks> {
+    return this.deps.parser.links(html, pageUrl);
   }
 
   /** `prepare` then `storeAll` for one document. */
