@@ -1,6 +1,6 @@
 import type { AdminSessions } from './admin/session.js';
 import type { StreamRegistry } from './chat/stream-registry.js';
-import type { ChatTurnDeps } from './chat/turn.js';
+import type { ChatService } from './chat/turn.js';
 import type { Config } from './config.js';
 import type { SyncRunner } from './crawl/runner.js';
 import type { Database } from './db/database.js';
@@ -24,7 +24,7 @@ export interface Services {
   search: SearchService;
   /** Runs web-source syncs (manual triggers; the scheduler uses it too). */
   sync: SyncRunner;
-  chat: { registry: StreamRegistry; pingMs: number; deps: ChatTurnDeps };
+  chat: { registry: StreamRegistry; pingMs: number; service: ChatService };
   /** Which answer generator serves: an LLM endpoint or the extractive answerer. */
   generatorId: string;
   limits: Limits;

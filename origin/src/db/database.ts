@@ -5,6 +5,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
 import { registerTypes } from 'pgvector/pg';
+import { ping } from '../store/ping.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { type AcquireLimits, FailFastPool } from './fail-fast-pool.js';
 
@@ -84,9 +85,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: 'postgres',
       pool,
       registerVectorType: () => registerVectorType(pool),
-      ping: async () => {
-        await pool.query('select 1');
-      },
+      ping: () => ping(pool),
       close: () => pool.end(),
     };
   }
@@ -117,7 +116,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       // engine turns. (Sending a query to the engine beside the pool's would interleave with the
       // pool's extended-protocol messages.)
       if (pool.totalCount > 0 && pool.idleCount === 0) return;
-      await pool.query('select 1');
+      await ping(pool);
     },
     async close() {
       await pool.end();

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { inTransaction } from './transaction.js';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Arbitrary constant shared by every process that migrates this database. */
@@ -47,16 +48,15 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
       const done: number[] = [];
       for (const migration of migrations) {
         if (applied.has(migration.version)) continue;
-        await client.query('begin');
         try {
-          await client.query(migration.sql);
-          await client.query('insert into schema_migrations (version, name) values ($1, $2)', [
-            migration.version,
-            migration.name,
-          ]);
-          await client.query('commit');
+          await inTransaction(client, async () => {
+            await client.query(migration.sql);
+            await client.query('insert into schema_migrations (version, name) values ($1, $2)', [
+              migration.version,
+              migration.name,
+            ]);
+          });
         } catch (error) {
-          await client.query('rollback');
           throw new Error(
             `migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`,
             {

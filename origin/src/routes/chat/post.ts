@@ -2,7 +2,6 @@ import type { Context, Hono } from 'hono';
 import type { Gauge } from 'prom-client';
 import { z } from 'zod';
 import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
-import { runChatTurn } from '../../chat/turn.js';
 import type { AppEnv, Services } from '../../context.js';
 import { AppError } from '../../errors.js';
 import { readerKey } from '../../lib/client-ip.js';
@@ -84,11 +83,12 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
       });
     }
     const stream = services.chat.registry.create({ siteId: site.id, conversationId });
-    void runChatTurn(
-      stream,
-      { site, conversationId, message: body.message, requestId: c.get('requestId') },
-      services.chat.deps,
-    );
+    void services.chat.service.runTurn(stream, {
+      site,
+      conversationId,
+      message: body.message,
+      requestId: c.get('requestId'),
+    });
     return sse(c, stream, 0, services.chat.pingMs, services.metrics.sseStreams);
   });
 }
