@@ -9,9 +9,9 @@
  * Writes bench/results/answers-hono-synced-<db>.json.
  */
 import { parseArgs } from 'node:util';
-import { loadQaSet } from '../origin/src/eval/answers/questions.js';
-import { type AnswerReport, runAnswerEvaluation } from '../origin/src/eval/answers/run.js';
 import { createTestDatabase } from '../origin/test/harness.js';
+import { loadQaSet } from '../origin/tools/eval/answers/questions.js';
+import { type AnswerReport, runAnswerEvaluation } from '../origin/tools/eval/answers/run.js';
 import { pageOfUrl, syncFrom } from '../test/synced-answers.js';
 import { renderHonoSite, startWebServer } from '../test/web-site.js';
 import { machineInfo } from './lib/machine.js';

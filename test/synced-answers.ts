@@ -1,6 +1,6 @@
-import type { AnswerReport } from '../origin/src/eval/answers/run.js';
-import { pageOf } from '../origin/src/eval/answers/score.js';
-import type { Product } from '../origin/src/eval/product.js';
+import type { AnswerReport } from '../origin/tools/eval/answers/run.js';
+import { pageOf } from '../origin/tools/eval/answers/score.js';
+import type { Product } from '../origin/tools/eval/product.js';
 
 /** `http://127.0.0.1:4321/docs/api/context` → `api/context.md`, as the QA set names pages. */
 export function pageOfUrl(source: string): string {

@@ -9,12 +9,12 @@ import { buildOperator } from './bootstrap/operator.js';
 import { connectRedisClients, type RedisClients } from './bootstrap/redis.js';
 import { buildSearch } from './bootstrap/search.js';
 import type { Config } from './config.js';
-import type { Services } from './context.js';
 import type { Embedder } from './embedders/types.js';
 import { notifySite } from './feedback/webhook.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { type RetentionJob, startRetentionJob } from './services/retention.js';
+import type { Services } from './services.js';
 import { VERSION } from './version.js';
 
 /** The services plus a way to release them. */

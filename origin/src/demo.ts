@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from './context.js';
+import type { AppEnv } from './app-env.js';
+import type { Services } from './services.js';
 import { countSites } from './store/sites.js';
 
 /** The site a first start on the embedded default fills with the product's own documentation. */

@@ -8,10 +8,10 @@ import { RedisAnswerCache } from '../cache/redis-answer-cache.js';
 import { StreamRegistry } from '../chat/stream-registry.js';
 import { ChatService, type ChatTurnDeps } from '../chat/turn.js';
 import type { Config } from '../config.js';
-import type { Services } from '../context.js';
 import type { Logger } from '../logger.js';
 import { instrumentAnswerCache } from '../observability/instrument.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Services } from '../services.js';
 
 /** The configuration the answer generator takes. */
 export type GeneratorConfig = Pick<

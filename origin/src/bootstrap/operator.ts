@@ -1,10 +1,10 @@
 import { AdminSessions } from '../admin/session.js';
 import { type AdminToken, resolveAdminToken } from '../admin-token.js';
 import type { Config } from '../config.js';
-import type { Services } from '../context.js';
 import { feedbackTokens } from '../feedback/token.js';
 import { WebhookNotifier } from '../feedback/webhook.js';
 import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
 
 /** The configuration the operator's side takes. */
 export type OperatorConfig = Pick<

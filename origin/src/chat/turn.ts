@@ -10,9 +10,9 @@ import {
 import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
 import type { Database } from '../db/database.js';
 import type { Embedder } from '../embedders/types.js';
+import { toAppError } from '../errors.js';
 import type { FeedbackTokens } from '../feedback/token.js';
 import type { Logger } from '../logger.js';
-import { toAppError } from '../middleware/error-handler.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SearchHit, SearchResult, SearchService } from '../retrieval/search.js';
 import { type AnswerOutcome, recentTurns, recordExchange } from '../store/conversations.js';

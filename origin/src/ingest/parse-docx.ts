@@ -1,6 +1,6 @@
 import mammoth from 'mammoth';
 import { AppError } from '../errors.js';
-import type { ParsedDocument } from './parse.js';
+import type { ParsedDocument } from './document.js';
 import { parseHtml } from './parse-html.js';
 import { assertTextSize, assertXmlDepth } from './parse-limits.js';
 import { listZipEntries, readZipEntry } from './zip-entries.js';

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
-import { isAdmin } from '../../middleware/admin-auth.js';
+import { isAdmin } from '../../admin/bearer.js';
+import type { AppEnv } from '../../app-env.js';
+import type { Services } from '../../services.js';
 
 const DB_CHECK_TIMEOUT_MS = 2_000;
 

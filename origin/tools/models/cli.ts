@@ -12,8 +12,8 @@ import {
   DEFAULT_EMBEDDING_MODEL,
   DEFAULT_MODEL_DTYPE,
   DEFAULT_RERANKER_MODEL,
-} from './defaults.js';
-import { type FetchProgress, fetchModel } from './fetch.js';
+} from '../../src/models/defaults.js';
+import { type FetchProgress, fetchModel } from '../../src/models/fetch.js';
 
 const USAGE = 'Usage: models:fetch [--models-dir <dir>] [--hub-url <url>]';
 

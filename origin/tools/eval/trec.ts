@@ -1,7 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Collection, CollectionDocument, CollectionQuery, LoadOptions } from './collection.js';
+import type {
+  Collection,
+  CollectionDocument,
+  CollectionQuery,
+  LoadOptions,
+} from './collection-types.js';
 import { parseQrels } from './qrels.js';
 
 /**

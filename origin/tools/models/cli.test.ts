@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModels } from '../../../scripts/make-tiny-model.js';
+import { DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL } from '../../src/models/defaults.js';
+import { modelFilesPresent } from '../../src/models/layout.js';
+import { startTestHub, type TestHub } from '../../src/models/test-hub.js';
 import { main } from './cli.js';
-import { DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL } from './defaults.js';
-import { modelFilesPresent } from './layout.js';
-import { startTestHub, type TestHub } from './test-hub.js';
 
 let root: string;
 let hub: TestHub;

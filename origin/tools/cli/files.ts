@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { INGESTIBLE_EXTENSIONS as INGESTIBLE } from '../ingest/formats.js';
+import { INGESTIBLE_EXTENSIONS as INGESTIBLE } from '../../src/ingest/formats.js';
 
 const SKIPPED_DIRS = new Set(['node_modules', '.git']);
 /** Bounds a walk of an unexpectedly huge tree. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Collection, CollectionDocument, CollectionQuery, Qrels } from './collection.js';
+import type { Collection, CollectionDocument, CollectionQuery, Qrels } from './collection-types.js';
 import { addJudgment, parseQrels } from './qrels.js';
 import { parseSmart, type SmartRecord } from './smart.js';
 

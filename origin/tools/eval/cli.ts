@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { plural } from '../lib/plural.js';
+import { plural } from '../../src/lib/plural.js';
 import { loadCollection } from './collection.js';
 import { formatReport } from './report.js';
 import { runEvaluation } from './run.js';

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Hono } from 'hono';
+import type { AppEnv } from '../../app-env.js';
 import type { Config } from '../../config.js';
-import type { AppEnv, Services } from '../../context.js';
+import type { Services } from '../../services.js';
 
 /**
  * The chat site's policy when the origin serves it itself: its own scripts, styles and API only.
@@ -38,7 +39,7 @@ const NOT_SITE = /^\/(api|metrics|widget\.js)(\/|$)/;
  * stands in front of the origin: `npm start` alone gives a working chat. Files are served as they
  * are; any other page path falls back to `index.html`, as the edge's assets binding does.
  */
-export function registerSite(app: Hono<AppEnv>, services: Services): void {
+export function registerChatSite(app: Hono<AppEnv>, services: Services): void {
   if (!siteServed(services.config)) return;
   const root = resolve(services.config.SITE_DIR);
   const files = serveStatic<AppEnv>({ root });

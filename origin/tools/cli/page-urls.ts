@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError } from '../../src/errors.js';
 
 /**
  * How a file's relative path becomes its page's path on the published site:

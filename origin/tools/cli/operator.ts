@@ -1,4 +1,4 @@
-import type { LoggedQuestionJson } from '../routes/questions/get.js';
+import type { LoggedQuestionJson } from '../../src/routes/questions/get.js';
 import type { ApiClient } from './api-client.js';
 
 type Write = (text: string) => void;

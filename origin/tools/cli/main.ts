@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { readAdminToken } from '../admin-token.js';
-import { ConfigError, loadConfig } from '../config.js';
-import { openDatabase } from '../db/database.js';
-import { migrate } from '../db/migrate.js';
-import { plural } from '../lib/plural.js';
+import { readAdminToken } from '../../src/admin-token.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import { plural } from '../../src/lib/plural.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { ingestCommand } from './ingest.js';
 import { insightsCommand, questionsCommand } from './operator.js';

@@ -1,4 +1,4 @@
-import type { Qrels } from './collection.js';
+import type { Qrels } from './collection-types.js';
 
 /**
  * Parses relevance judgments, one per line, in any of the usual layouts:

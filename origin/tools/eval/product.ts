@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../app.js';
-import { buildServices } from '../bootstrap.js';
-import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createApp } from '../../src/app.js';
+import { buildServices } from '../../src/bootstrap.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 
 /** The HTTP answer to one API call: its status and parsed JSON body (null when empty). */
 export interface ApiResponse {

@@ -1,4 +1,4 @@
-import { SMART_STOPWORDS } from '../retrieval/stopwords.js';
+import { SMART_STOPWORDS } from '../../src/retrieval/stopwords.js';
 import type { CollectionDocument } from './collection.js';
 
 /** BM25 parameters; the defaults are the usual k1 = 1.2, b = 0.75. */

@@ -1,38 +1,16 @@
 import { readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { Collection, LoadOptions } from './collection-types.js';
 import { readCranfield, readMedline, readSmartTriplet } from './smart-collections.js';
 import { readTrecCollection } from './trec.js';
 
-/** One document of a test collection. */
-export interface CollectionDocument {
-  id: string;
-  title: string;
-  text: string;
-}
-
-/** One query (topic) of a test collection. */
-export interface CollectionQuery {
-  id: string;
-  text: string;
-}
-
-/** Relevance judgments: query id → document id → graded gain (≥ 1 means relevant). */
-export type Qrels = Map<string, Map<string, number>>;
-
-/** A judged test collection: documents, queries and the relevance judgments that join them. */
-export interface Collection {
-  name: string;
-  documents: CollectionDocument[];
-  queries: CollectionQuery[];
-  /** Only relevant judgments are kept; a document absent from a query's map has gain 0. */
-  qrels: Qrels;
-}
-
-/** How to read a collection. */
-export interface LoadOptions {
-  /** TREC topics: the title alone (the default) or the title and the description. */
-  topicFields?: 'title' | 'title+desc';
-}
+export type {
+  Collection,
+  CollectionDocument,
+  CollectionQuery,
+  LoadOptions,
+  Qrels,
+} from './collection-types.js';
 
 /** Raised when a folder holds no collection format we can read. */
 export class CollectionFormatError extends Error {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { plural } from '../lib/plural.js';
+import { plural } from '../../src/lib/plural.js';
 import { type ApiClient, ApiError, type UploadFile } from './api-client.js';
 import { findIngestibleFiles } from './files.js';
 import { pageUrl, type UrlStyle } from './page-urls.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SMART_STOPWORDS } from '../retrieval/stopwords.js';
+import { SMART_STOPWORDS } from '../../src/retrieval/stopwords.js';
 import { Bm25Index, tokenize } from './bm25.js';
 
 describe('tokenize', () => {

@@ -47,12 +47,3 @@ export interface Services {
   adminToken: string;
   version: string;
 }
-
-/** Hono's environment for the origin app. */
-export interface AppEnv {
-  Variables: {
-    requestId: string;
-    /** How a reader route was reached: the admin token, or a site's public key. */
-    access?: 'admin' | 'reader';
-  };
-}

@@ -1,4 +1,4 @@
-import { plural } from '../lib/plural.js';
+import { plural } from '../../src/lib/plural.js';
 import type { EvalReport, EvalRow } from './run.js';
 
 /** The report as a plain-text table: one row per run, the BM25 reference first. */
