@@ -5,6 +5,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
 import { registerTypes } from 'pgvector/pg';
+import { ping } from '../store/ping.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { type AcquireLimits, FailFastPool } from './fail-fast-pool.js';
 
@@ -24,6 +25,12 @@ export interface Database {
   readonly pool: pg.Pool;
   /** Teaches the pool to parse `vector` columns; call once the extension exists. */
   registerVectorType(): Promise<void>;
+  /**
+   * Resolves when the engine answers (`select 1`). On PGlite a busy connection is an answer: its
+   * one connection may be held by a long write transaction, and "is the database alive" must not
+   * wait for that write to commit.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,6 +85,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: 'postgres',
       pool,
       registerVectorType: () => registerVectorType(pool),
+      ping: () => ping(pool),
       close: () => pool.end(),
     };
   }
@@ -102,6 +110,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind: 'pglite',
     pool,
     registerVectorType: () => registerVectorType(pool),
+    ping: async () => {
+      // The engine runs in this process, on this event loop: a statement cannot hang without
+      // holding the loop, so when the one connection is busy, that this code runs at all shows the
+      // engine turns. (Sending a query to the engine beside the pool's would interleave with the
+      // pool's extended-protocol messages.)
+      if (pool.totalCount > 0 && pool.idleCount === 0) return;
+      await ping(pool);
+    },
     async close() {
       await pool.end();
       await pglite.close();

@@ -2,7 +2,6 @@ import type { Hono } from 'hono';
 import { isAdmin } from '../../admin/bearer.js';
 import type { AppEnv } from '../../app-env.js';
 import type { Services } from '../../services.js';
-import { ping } from '../../store/ping.js';
 
 const DB_CHECK_TIMEOUT_MS = 2_000;
 
@@ -55,7 +54,7 @@ async function pingDatabase(services: Services): Promise<void> {
     timer = setTimeout(() => reject(new Error('database ping timed out')), DB_CHECK_TIMEOUT_MS);
   });
   try {
-    await Promise.race([ping(services.db.pool), timeout]);
+    await Promise.race([services.db.ping(), timeout]);
   } finally {
     clearTimeout(timer);
   }
