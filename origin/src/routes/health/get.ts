@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import type { HealthResponse } from '../../../../contract/index.js';
 import { isAdmin } from '../../admin/bearer.js';
 import type { AppEnv } from '../../app-env.js';
 import type { Services } from '../../services.js';
@@ -26,7 +27,7 @@ export function registerHealth(app: Hono<AppEnv>, services: Services): void {
       probe(services.redis.limits),
     ]);
     const body = {
-      status: database.status === 'up' ? 'ok' : 'unavailable',
+      status: (database.status === 'up' ? 'ok' : 'unavailable') satisfies HealthResponse['status'],
       version: services.version,
       database: { ...database, kind: services.db.kind },
       embedder: {
