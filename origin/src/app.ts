@@ -16,6 +16,7 @@ import { registerCreateDocument } from './routes/documents/post.js';
 import { registerFeedback } from './routes/feedback/post.js';
 import { registerHealth } from './routes/health/get.js';
 import { registerGetInsights } from './routes/insights/get.js';
+import { registerGetJobs } from './routes/jobs/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerGetQuestions } from './routes/questions/get.js';
 import { registerSearch } from './routes/search/post.js';
@@ -77,6 +78,7 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerGetSources(app, services);
   registerDeleteSource(app, services);
   registerSyncSources(app, services);
+  registerGetJobs(app, services);
   registerSearch(app, services);
   registerChat(app, services);
   registerFeedback(app, services);

@@ -21,6 +21,7 @@ import type { Embedder } from './embedders/types.js';
 import { feedbackTokens } from './feedback/token.js';
 import { notifySite, WebhookNotifier } from './feedback/webhook.js';
 import { ParseThread } from './ingest/parse-thread.js';
+import { createJobs } from './jobs/index.js';
 import { boundedEmbedder, boundedReranker } from './lib/bounded-models.js';
 import type { LimitScope } from './limits/enforce.js';
 import {
@@ -288,6 +289,14 @@ export async function buildServices(
       leaseSeconds: config.SYNC_LEASE_SECONDS,
     });
     if (config.SYNC_SCHEDULER_MS > 0) scheduler.start();
+    const jobs = createJobs(config, {
+      db,
+      ingestion,
+      embedder,
+      sync,
+      logger,
+      embedBatchSize: config.EMBED_BATCH_SIZE,
+    });
     const redis = {
       cache: cacheRedis === null ? null : () => redisIsUp(cacheRedis),
       limits: limitsRedis === null ? null : () => redisIsUp(limitsRedis),
@@ -347,9 +356,11 @@ export async function buildServices(
       adminTokenOrigin: { file: admin.file, source: admin.source },
       version: VERSION,
       sync,
+      jobs: jobs.queue,
       async close() {
         operator.webhooks.close();
         retention.stop();
+        await jobs.worker.stop();
         await scheduler.stop();
         await sync.close();
         await fetcher.close();

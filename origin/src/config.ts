@@ -199,6 +199,19 @@ export const ConfigSchema = z
     SYNC_SCHEDULER_MS: int(0, 86_400_000, 60_000),
     /** A running sync renews its claim on its source for this long; a killed origin's claim lapses after it. */
     SYNC_LEASE_SECONDS: int(3, 3_600, 90),
+    /** Uploads larger than this (KiB, all files together) are queued as a job and answered 202 (0: never by size). */
+    INGEST_ASYNC_KB: int(0, 1_048_576, 4_096),
+    /** Jobs (queued uploads, reindexes, syncs) this origin runs at once (0: none, other origins run them). */
+    JOBS_CONCURRENCY: int(0, 16, 1),
+    /** How often an idle origin looks for jobs that other origins queued. */
+    JOBS_POLL_MS: int(100, 600_000, 2_000),
+    /** A running job renews its claim for this long; a killed origin's jobs are taken up after it. */
+    JOBS_LEASE_SECONDS: int(3, 3_600, 60),
+    /** Attempts a job gets (an origin dying mid-job uses one) before it is failed. */
+    JOBS_MAX_ATTEMPTS: int(1, 20, 3),
+    JOBS_MAX_PENDING_PER_SITE: int(1, 10_000, 100),
+    /** Finished jobs are kept this long for the API and CLI to show. */
+    JOBS_KEEP_DAYS: int(1, 3_650, 14),
     /** Fill a `demo` site with the project's own docs on a first start: `auto` = on PGlite only. */
     DEMO_SITE: z.enum(['auto', 'on', 'off']).default('auto'),
     /** Serve the chat site from SITE_DIR: `auto` = unless an edge is in front (EDGE_SHARED_SECRET). */
