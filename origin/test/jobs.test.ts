@@ -65,9 +65,15 @@ describe(`durable jobs: large uploads, reindex and sync queued, run by a worker 
     expect(done.status).toBe('succeeded');
     expect(done.attempts).toBe(1);
     expect(done.result.results).toEqual([
-      expect.objectContaining({ outcome: 'created', source: 'https://docs.test/oxbow' }),
+      {
+        outcome: 'created',
+        document: expect.objectContaining({
+          title: 'Oxbow handbook',
+          source: 'https://docs.test/oxbow',
+        }),
+      },
     ]);
-    const chunkCount = done.result.results[0].chunkCount;
+    const chunkCount = done.result.results[0].document.chunkCount;
     expect(chunkCount).toBeGreaterThan(20);
     const { rows } = await h.services.db.pool.query<{ n: number }>(
       `select count(*)::int as n from chunks c join documents d on d.id = c.document_id
@@ -108,7 +114,10 @@ describe(`durable jobs: large uploads, reindex and sync queued, run by a worker 
     expect(response.status).toBe(202);
     const done = await finished(response.headers.get('location')!);
     expect(done.status).toBe('succeeded');
-    expect(done.result.results[0]).toMatchObject({ outcome: 'created', source: 'kestrel.md' });
+    expect(done.result.results[0]).toMatchObject({
+      outcome: 'created',
+      document: { source: 'kestrel.md' },
+    });
   });
 
   it('fails a job whose file is bad at once (no retry), storing nothing', async () => {

@@ -43,11 +43,15 @@ export function jobHandlers(deps: JobHandlerDeps): Record<JobKind, JobHandler> {
       await context.progress({ phase: 'storing', documents: prepared.length, chunks });
       const results = await deps.ingestion.storeAll(site, prepared);
       return {
+        // The shape of a synchronous upload's answer, with the fields a client follows up on.
         results: results.map(({ outcome, document }) => ({
           outcome,
-          documentId: document.id,
-          source: document.source,
-          chunkCount: document.chunkCount,
+          document: {
+            id: document.id,
+            title: document.title,
+            source: document.source,
+            chunkCount: document.chunkCount,
+          },
         })),
       };
     },
