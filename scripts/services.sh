@@ -31,6 +31,7 @@ WAIT_SECONDS=30
 APT_PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
   redis-server nginx shellcheck build-essential dpkg-dev
+  pgbouncer  # transaction pooling in front of PostgreSQL (tests run the origin through it)
   ca-certificates curl openssl chromium docker-compose
   bsdutils  # `script`: the first-start test runs the origin on a pseudo-terminal
 )

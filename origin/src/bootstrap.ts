@@ -66,6 +66,7 @@ export async function buildServices(
     dataDir: config.DATA_DIR,
     poolMax: config.DB_POOL_MAX,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    pooler: config.DB_POOLER,
     acquire: {
       acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
       maxWaiting: config.DB_MAX_WAITING,

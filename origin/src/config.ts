@@ -49,6 +49,8 @@ export const ConfigSchema = z
     DB_MAX_WAITING: int(0, 100_000, 2_000),
     /** A busy pool with no client handed out or back for this long is stuck: new requests get a 503 at once (0: off). */
     DB_STALL_MS: int(0, 60_000, 2_000),
+    /** What DATABASE_URL reaches: PostgreSQL itself, or PgBouncer in transaction mode. */
+    DB_POOLER: z.enum(['none', 'pgbouncer']).default('none'),
     ADMIN_TOKEN: optionalText.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
     EMBEDDER: z.enum(['auto', 'transformers', 'hash']).default('auto'),
     EMBEDDING_MODEL: z.string().min(1).default('Xenova/paraphrase-multilingual-MiniLM-L12-v2'),

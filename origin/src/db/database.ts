@@ -35,6 +35,12 @@ export interface DatabaseOptions {
   statementTimeoutMs: number;
   /** Bounds on waiting for a pooled client: past them a request gets 503 instead of hanging. */
   acquire?: AcquireLimits;
+  /**
+   * `pgbouncer`: the URL reaches PgBouncer in transaction mode, which refuses a
+   * `statement_timeout` startup parameter; the server side then comes from PgBouncer's
+   * `connect_query` (or the role's setting), and a client-side timeout backs it up.
+   */
+  pooler?: 'none' | 'pgbouncer';
 }
 
 /**
@@ -67,7 +73,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         max: options.poolMax,
         types,
         idleTimeoutMillis: 30_000,
-        statement_timeout: options.statementTimeoutMs,
+        ...(options.pooler === 'pgbouncer'
+          ? { query_timeout: options.statementTimeoutMs + 1_000 }
+          : { statement_timeout: options.statementTimeoutMs }),
         application_name: 'ragedge-origin',
       },
       options.acquire ?? DEFAULT_ACQUIRE,
