@@ -40,6 +40,10 @@ export const ConfigSchema = z
     DATABASE_URL: optionalText.pipe(
       z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     ),
+    /** A read-only streaming replica: searches and chat retrieval of caught-up sites read there. */
+    DATABASE_READ_URL: optionalText.pipe(
+      z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+    ),
     DATA_DIR: z.string().min(1).default('./data'),
     DB_POOL_MAX: int(1, 100, 10),
     DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 30_000),
@@ -235,6 +239,13 @@ export const ConfigSchema = z
     WEBHOOK_RETRY_MS: int(10, 600_000, 2_000),
   })
   .superRefine((value, ctx) => {
+    if (value.DATABASE_READ_URL !== undefined && value.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_READ_URL'],
+        message: 'a read replica needs DATABASE_URL (the embedded database has no replica)',
+      });
+    }
     if (value.CHUNK_OVERLAP_TOKENS * 2 >= value.CHUNK_MAX_TOKENS) {
       ctx.addIssue({
         code: 'custom',

@@ -1,4 +1,6 @@
+import type pg from 'pg';
 import type { Database } from '../db/database.js';
+import { readPoolFor } from '../db/read-router.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -215,16 +217,18 @@ export class SearchService {
     const vector = needsVector
       ? vectorLiteral(request.queryVector ?? (await embedder.embed([request.query]))[0]!)
       : null;
+    // A replica serves the site only once it has replayed the site's latest content.
+    const pool = await readPoolFor(this.deps.db, site);
     const timer = this.deps.metrics?.retrievalDuration.startTimer({ mode: request.mode });
-    let candidates = await this.retrieve(site, request, depth, vector);
+    let candidates = await this.retrieve(site, request, depth, vector, pool);
     timer?.();
     let reranked = false;
     if (rerank && candidates.length > 0) {
-      candidates = await this.rerank(request.query, candidates);
+      candidates = await this.rerank(request.query, candidates, pool);
       reranked = true;
     }
-    const results = await this.details(candidates.slice(0, request.k));
-    const offTopic = await this.offTopic(request.askedText ?? request.query, candidates);
+    const results = await this.details(candidates.slice(0, request.k), pool);
+    const offTopic = await this.offTopic(request.askedText ?? request.query, candidates, pool);
     return { results, ...this.relevance(candidates, reranked, request.mode, offTopic) };
   }
 
@@ -233,11 +237,12 @@ export class SearchService {
     request: SearchRequest,
     depth: number,
     vector: string | null,
+    pool: pg.Pool,
   ): Promise<Candidate[]> {
     const { settings } = this.deps;
     const statement = (mode: 'vector' | 'fulltext') =>
       retrievalStatement(site, { ...request, mode }, depth, vector, settings);
-    const client = await this.deps.db.pool.connect();
+    const client = await pool.connect();
     try {
       // One snapshot for the version check and both lists: never a mix of two states.
       await client.query('begin isolation level repeatable read');
@@ -305,10 +310,17 @@ export class SearchService {
   }
 
   /** Reranks the top N fused candidates; the rest keep their fused order after them. */
-  private async rerank(query: string, candidates: Candidate[]): Promise<Candidate[]> {
+  private async rerank(
+    query: string,
+    candidates: Candidate[],
+    pool: pg.Pool,
+  ): Promise<Candidate[]> {
     const reranker = this.deps.reranker!;
     const head = candidates.slice(0, this.deps.settings.rerankTopN);
-    const texts = await this.texts(head.map((c) => c.id));
+    const texts = await this.texts(
+      head.map((c) => c.id),
+      pool,
+    );
     const scores = await reranker.score(
       query,
       head.map((c) => ({ id: c.id, text: texts.get(c.id) ?? '' })),
@@ -322,8 +334,15 @@ export class SearchService {
   }
 
   /** Whether the question's specific words are missing from every retrieved passage. */
-  private async offTopic(query: string, candidates: Candidate[]): Promise<OffTopicEvidence> {
-    const texts = await this.texts(candidates.slice(0, MAX_EVIDENCE_PASSAGES).map((c) => c.id));
+  private async offTopic(
+    query: string,
+    candidates: Candidate[],
+    pool: pg.Pool,
+  ): Promise<OffTopicEvidence> {
+    const texts = await this.texts(
+      candidates.slice(0, MAX_EVIDENCE_PASSAGES).map((c) => c.id),
+      pool,
+    );
     return offTopicEvidence(query, [...texts.values()]);
   }
 
@@ -370,8 +389,8 @@ export class SearchService {
     };
   }
 
-  private async texts(ids: number[]): Promise<Map<number, string>> {
-    const { rows } = await this.deps.db.pool.query<{
+  private async texts(ids: number[], pool: pg.Pool): Promise<Map<number, string>> {
+    const { rows } = await pool.query<{
       id: number;
       context: string;
       content: string;
@@ -379,9 +398,9 @@ export class SearchService {
     return new Map(rows.map((row) => [row.id, `${row.context}\n${row.content}`]));
   }
 
-  private async details(top: Candidate[]): Promise<SearchHit[]> {
+  private async details(top: Candidate[], pool: pg.Pool): Promise<SearchHit[]> {
     if (top.length === 0) return [];
-    const { rows } = await this.deps.db.pool.query<{
+    const { rows } = await pool.query<{
       id: number;
       document_id: number;
       heading_path: string[];
