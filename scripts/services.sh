@@ -270,16 +270,19 @@ start_pg() {
   pg_setup_db
 }
 
-stop_pg() {
-  local data
-  data="$(pg_base)/data"
+# Stops the cluster in $(pg_base)/$1 (data: the primary, replica: the replica) if it runs.
+stop_cluster() {
+  local data name="$2"
+  data="$(pg_base)/$1"
   if pg_running "$data"; then
-    log "stopping postgres"
+    log "stopping $name"
     as_pg "$PG_BIN/pg_ctl" stop -D "$data" -m fast -w >/dev/null
   else
-    log "postgres not running"
+    log "$name not running"
   fi
 }
+
+stop_pg() { stop_cluster data postgres; }
 
 # ---------------------------------------------------------------------------
 # Streaming replica (started on demand: only the read-replica tests need it)
@@ -323,14 +326,7 @@ start_replica() {
   log "replica ready: $(replica_url)"
 }
 
-stop_replica() {
-  local data
-  data="$(pg_base)/replica"
-  if pg_running "$data"; then
-    log "stopping replica"
-    as_pg "$PG_BIN/pg_ctl" stop -D "$data" -m fast -w >/dev/null
-  fi
-}
+stop_replica() { stop_cluster replica replica; }
 
 # ---------------------------------------------------------------------------
 # Redis
