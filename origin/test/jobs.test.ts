@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { htmlPage, type SitePage, setSitemap, startWebServer } from '../../test/web-site.js';
 import { withTransaction } from '../src/db/transaction.js';
 import { claimJob, endJob, failAbandonedJobs } from '../src/store/jobs.js';
 import { GUIDE_MD } from './fixtures.js';
@@ -30,6 +31,7 @@ describe(`durable jobs: large uploads, reindex and sync queued, run by a worker 
         JOBS_POLL_MS: '200',
         JOBS_LEASE_SECONDS: '3',
         JOBS_MAX_ATTEMPTS: '2',
+        CRAWL_ALLOW_HOSTS: '127.0.0.1',
       },
     });
     await h.createSite('docs');
@@ -149,6 +151,48 @@ describe(`durable jobs: large uploads, reindex and sync queued, run by a worker 
       headers: { prefer: 'respond-async' },
     });
     expect(sync.status).toBe(404);
+  });
+
+  it('runs a web sync as a job: the pages of the sitemap are stored by the worker', async () => {
+    const pages = new Map<string, SitePage>([
+      [
+        '/docs/heron',
+        {
+          type: 'text/html',
+          body: htmlPage('Heron', '<p>Herons wade in the shallow reeds.</p>', []),
+        },
+      ],
+      [
+        '/docs/otter',
+        {
+          type: 'text/html',
+          body: htmlPage('Otter', '<p>Otters slide down the muddy bank.</p>', []),
+        },
+      ],
+    ]);
+    setSitemap(pages);
+    const web = await startWebServer(pages);
+    try {
+      await h.createSite('web');
+      const source = await h.request('POST', '/api/v1/sites/web/sources', {
+        json: { sitemap: `${web.origin}/sitemap.xml` },
+      });
+      expect(source.status).toBe(201);
+      const sync = await h.request('POST', '/api/v1/sites/web/sync', {
+        headers: { prefer: 'respond-async' },
+      });
+      expect(sync.status).toBe(202);
+      const done = await finished(sync.headers.get('location')!);
+      expect(done.status).toBe('succeeded');
+      expect(done.result.runs).toHaveLength(1);
+      expect(done.result.runs[0].stats).toMatchObject({ added: 2, failed: 0 });
+      const hits = await h.request('POST', '/api/v1/sites/web/search', {
+        json: { query: 'otters muddy bank' },
+      });
+      expect((await hits.json()).results[0].title).toBe('Otter');
+    } finally {
+      await web.close();
+    }
   });
 
   it('takes up a job whose origin died (its lease lapsed), and fails one that used every attempt', async () => {
