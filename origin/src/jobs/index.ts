@@ -31,7 +31,9 @@ export function createJobs(
     logger: deps.logger,
     handlers: jobHandlers(deps),
     concurrency: config.JOBS_CONCURRENCY,
-    pollMs: config.JOBS_POLL_MS,
+    // On PGlite only this process queues jobs, and it wakes its worker itself: the poll only
+    // picks up retries and a previous run's leftovers, and stays off the single connection.
+    pollMs: deps.db.kind === 'pglite' ? Math.max(config.JOBS_POLL_MS, 30_000) : config.JOBS_POLL_MS,
     leaseSeconds: config.JOBS_LEASE_SECONDS,
     keepDays: config.JOBS_KEEP_DAYS,
   });
@@ -40,6 +42,7 @@ export function createJobs(
     maxAttempts: config.JOBS_MAX_ATTEMPTS,
     maxPendingPerSite: config.JOBS_MAX_PENDING_PER_SITE,
     onQueued: () => worker.wake(),
+    onWake: () => worker.wake({ housekeeping: true }),
   });
   worker.start();
   return { queue, worker };

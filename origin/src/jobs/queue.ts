@@ -19,11 +19,18 @@ export interface JobQueueOptions {
   maxPendingPerSite: number;
   /** Told when a job is queued here, so that this origin's worker need not wait for its poll. */
   onQueued?: () => void;
+  /** Told by `notify`: look for work and sweep for dead origins' jobs now. */
+  onWake?: () => void;
 }
 
 /** Queues work for any origin's worker to run (see `JobWorker`); the rows are the only state. */
 export class JobQueue {
   constructor(private readonly options: JobQueueOptions) {}
+
+  /** Asks this origin's worker to look for work now (jobs queued outside this process). */
+  notify(): void {
+    this.options.onWake?.();
+  }
 
   /** Queues an upload: its files are stored with the job, in the same transaction. */
   enqueueIngest(site: Site, inputs: readonly IngestInput[]): Promise<JobRecord> {

@@ -43,6 +43,7 @@ export interface JobWorkerOptions {
 /** Longest wait before a failed attempt is retried. */
 const MAX_RETRY_DELAY_SECONDS = 300;
 const PRUNE_EVERY_MS = 3_600_000;
+const HOUSEKEEPING_MS = 30_000;
 /** Longest a stopping origin waits for its jobs before giving them back to the queue. */
 const STOP_GRACE_MS = 5_000;
 
@@ -62,18 +63,23 @@ export class JobWorker {
   private filling: Promise<void> | null = null;
   private stopped = false;
   private lastPrune = 0;
+  private lastHousekeeping = 0;
 
   constructor(private readonly options: JobWorkerOptions) {}
 
+  /** Polls every `pollMs` (the first poll also takes up jobs a previous run left behind). */
   start(): void {
     if (this.options.concurrency === 0 || this.timer !== null) return;
     this.timer = setInterval(() => this.wake(), this.options.pollMs);
     this.timer.unref();
-    this.wake();
   }
 
-  /** Looks for work now (a job was just queued here, or one finished and a slot is free). */
-  wake(): void {
+  /**
+   * Looks for work now (a job was just queued here, or one finished and a slot is free);
+   * `housekeeping` also fails the jobs whose origin died on their last attempt.
+   */
+  wake(options: { housekeeping?: boolean } = {}): void {
+    if (options.housekeeping === true) this.lastHousekeeping = 0;
     if (this.stopped || this.options.concurrency === 0) return;
     this.filling ??= this.fill().finally(() => {
       this.filling = null;
@@ -109,11 +115,26 @@ export class JobWorker {
     }
   }
 
+  /**
+   * Whether every pooled connection is taken (or requests wait for one): background work then
+   * waits for the next poll rather than queue in front of readers (PGlite has one connection).
+   */
+  private poolBusy(): boolean {
+    const { pool } = this.options;
+    const max = pool.options.max ?? 10;
+    return pool.waitingCount > 0 || (pool.totalCount >= max && pool.idleCount === 0);
+  }
+
   private async fill(): Promise<void> {
     const { pool, logger, concurrency, leaseSeconds } = this.options;
     try {
-      await this.housekeeping();
-      while (!this.stopped && this.running.size < concurrency) {
+      // One query per poll in the usual case: the sweep for dead origins' last attempts runs
+      // once per HOUSEKEEPING_MS (a lapsed lease is otherwise claimed again by `claimJob`).
+      if (Date.now() - this.lastHousekeeping > HOUSEKEEPING_MS && !this.poolBusy()) {
+        this.lastHousekeeping = Date.now();
+        await this.housekeeping();
+      }
+      while (!this.stopped && this.running.size < concurrency && !this.poolBusy()) {
         const token = randomBytes(16).toString('hex');
         const job = await claimJob(pool, { token, workerId: this.id, leaseSeconds });
         if (job === null) return;
