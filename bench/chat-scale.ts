@@ -18,10 +18,10 @@ import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { loadCollection } from '../origin/src/eval/collection.js';
-import { parseSmart } from '../origin/src/eval/smart.js';
 import { configureHttpServer } from '../origin/src/http-server.js';
 import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
+import { loadCollection } from '../origin/tools/eval/collection.js';
+import { parseSmart } from '../origin/tools/eval/smart.js';
 import { ask, stats } from './lib/chat-client.js';
 
 const { values } = parseArgs({

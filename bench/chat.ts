@@ -17,10 +17,10 @@ import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { loadCollection } from '../origin/src/eval/collection.js';
 import { configureHttpServer } from '../origin/src/http-server.js';
 import { createTestDatabase, startHarness } from '../origin/test/harness.js';
 import { startLlmStub } from '../origin/test/llm-stub.js';
+import { loadCollection } from '../origin/tools/eval/collection.js';
 import { ask, type StreamResult, stats } from './lib/chat-client.js';
 
 const { values } = parseArgs({ options: { db: { type: 'string', default: 'postgres' } } });

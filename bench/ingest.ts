@@ -14,8 +14,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { from as copyFrom } from 'pg-copy-streams';
-import { parseSmart } from '../origin/src/eval/smart.js';
 import { createTestDatabase, startHarness } from '../origin/test/harness.js';
+import { parseSmart } from '../origin/tools/eval/smart.js';
 
 const { values } = parseArgs({
   options: {

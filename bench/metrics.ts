@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Hono } from 'hono';
-import type { AppEnv } from '../origin/src/context.js';
+import type { AppEnv } from '../origin/src/app-env.js';
 import { httpMetrics } from '../origin/src/observability/http-metrics.js';
 import { createMetrics } from '../origin/src/observability/metrics.js';
 import { createTestDatabase, startHarness } from '../origin/test/harness.js';

@@ -169,7 +169,7 @@ async function main(): Promise<void> {
       Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const migrate = await runCommand(
       process.execPath,
-      ['--import', 'tsx', 'origin/src/cli/main.ts', 'migrate'],
+      ['--import', 'tsx', 'origin/tools/cli/main.ts', 'migrate'],
       {
         env: { DATABASE_URL: url, EMBEDDER: 'hash' },
       },

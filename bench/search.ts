@@ -17,10 +17,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { vectorIndexDdl, vectorIndexName } from '../origin/src/db/vector-index.js';
-import { parseSmart } from '../origin/src/eval/smart.js';
 import { retrievalStatement } from '../origin/src/retrieval/search.js';
 import { vectorLiteral } from '../origin/src/store/chunks.js';
 import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
+import { parseSmart } from '../origin/tools/eval/smart.js';
 
 const { values } = parseArgs({
   options: {

@@ -43,6 +43,6 @@ if ! [[ "$heap" =~ ^[0-9]+$ ]] || [ "$heap" -lt 128 ]; then
 fi
 
 echo "docker-start: migrating" >&2
-node origin/src/cli/main.js migrate
+node origin/tools/cli/main.js migrate
 echo "docker-start: starting the origin with --max-old-space-size=$heap" >&2
 exec node --max-old-space-size="$heap" origin/src/main.js

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadQaSet } from '../origin/src/eval/answers/questions.js';
-import { type AnswerReport, runAnswerEvaluation } from '../origin/src/eval/answers/run.js';
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../origin/test/harness.js';
+import { loadQaSet } from '../origin/tools/eval/answers/questions.js';
+import { type AnswerReport, runAnswerEvaluation } from '../origin/tools/eval/answers/run.js';
 
 const HONO = new URL('../../shared/data/qa/hono/', import.meta.url).pathname;
 

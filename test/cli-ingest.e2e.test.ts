@@ -44,7 +44,7 @@ describe(`a new user: start the origin, ingest a folder with the CLI, see it thr
   const token = () => readFileSync(join(database.env.DATA_DIR!, 'admin-token'), 'utf8').trim();
 
   it('ingests the folder, creating the site, and prints a summary', async () => {
-    const result = await run('origin/src/cli/main.ts', ['ingest', folder, '--site', 'demo'], {
+    const result = await run('origin/tools/cli/main.ts', ['ingest', folder, '--site', 'demo'], {
       ...env,
       PORT: port(),
     });
@@ -72,13 +72,13 @@ describe(`a new user: start the origin, ingest a folder with the CLI, see it thr
   });
 
   it('finds nothing to do on a second run, and lists the site', async () => {
-    const again = await run('origin/src/cli/main.ts', ['ingest', folder, '--site', 'demo'], {
+    const again = await run('origin/tools/cli/main.ts', ['ingest', folder, '--site', 'demo'], {
       ...env,
       PORT: port(),
     });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/3 documents \(0 new, 0 updated, 3 unchanged\), 0 chunks written/);
-    const sites = await run('origin/src/cli/main.ts', ['sites'], { ...env, PORT: port() });
+    const sites = await run('origin/tools/cli/main.ts', ['sites'], { ...env, PORT: port() });
     expect(sites.code).toBe(0);
     expect(sites.stdout).toMatch(/demo\s+3\s+\d+\s+hash-v1\s+pk_/);
   });
@@ -89,7 +89,7 @@ describe(`a new user: start the origin, ingest a folder with the CLI, see it thr
       writeFileSync(join(mixed, 'good.md'), '# Good\n\nA fine page.\n');
       writeFileSync(join(mixed, 'broken.pdf'), 'this is not a PDF at all');
       writeFileSync(join(mixed, 'also-good.txt'), 'Plain text that is fine.\n');
-      const result = await run('origin/src/cli/main.ts', ['ingest', mixed, '--site', 'mixed'], {
+      const result = await run('origin/tools/cli/main.ts', ['ingest', mixed, '--site', 'mixed'], {
         ...env,
         PORT: port(),
       });

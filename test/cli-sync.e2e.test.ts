@@ -15,7 +15,7 @@ describe(`a site owner feeds the origin a website with the CLI (${TEST_DB})`, ()
   let env: Record<string, string>;
   let pages: number;
   const rag = (...args: string[]) =>
-    run('origin/src/cli/main.ts', args, { ...env, PORT: new URL(origin.url).port });
+    run('origin/tools/cli/main.ts', args, { ...env, PORT: new URL(origin.url).port });
 
   beforeAll(async () => {
     const site = renderHonoSite();

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCollection } from '../origin/src/eval/collection.js';
-import { type EvalReport, runEvaluation } from '../origin/src/eval/run.js';
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../origin/test/harness.js';
+import { loadCollection } from '../origin/tools/eval/collection.js';
+import { type EvalReport, runEvaluation } from '../origin/tools/eval/run.js';
 
 const CRANFIELD = new URL('../../shared/data/ir/cranfield/', import.meta.url).pathname;
 /** Queries in the slice: all 1,400 documents are ingested, the first 50 queries are run. */

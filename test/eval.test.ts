@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Collection } from '../origin/src/eval/collection.js';
-import { PRODUCT_RUNS, runEvaluation } from '../origin/src/eval/run.js';
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../origin/test/harness.js';
+import type { Collection } from '../origin/tools/eval/collection.js';
+import { PRODUCT_RUNS, runEvaluation } from '../origin/tools/eval/run.js';
 
 /** Five documents with clearly distinct vocabularies, two with the same title, one untitled. */
 const COLLECTION: Collection = {

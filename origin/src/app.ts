@@ -1,15 +1,17 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
-import type { AppEnv, Services } from './context.js';
+import type { AppEnv, ReaderEnv } from './app-env.js';
 import { accessLog } from './middleware/access-log.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { edgeSecret } from './middleware/edge-secret.js';
 import { errorHandler, notFoundHandler } from './middleware/error-handler.js';
-import { READER_ROUTE, readerAccess } from './middleware/reader-access.js';
+import { READER_PATHS, readerAccess } from './middleware/reader-access.js';
+import { readerLimits } from './middleware/reader-limits.js';
 import { httpMetrics } from './observability/http-metrics.js';
 import { registerConsole } from './routes/admin/console.js';
 import { registerAdminSession } from './routes/admin/session.js';
 import { registerChat } from './routes/chat/post.js';
+import { registerChatSite, siteServed } from './routes/chat-site/get.js';
 import { registerDeleteDocument } from './routes/documents/delete.js';
 import { registerGetDocuments } from './routes/documents/get.js';
 import { registerCreateDocument } from './routes/documents/post.js';
@@ -20,7 +22,6 @@ import { registerGetJobs } from './routes/jobs/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerGetQuestions } from './routes/questions/get.js';
 import { registerSearch } from './routes/search/post.js';
-import { registerSite, siteServed } from './routes/site/get.js';
 import { registerSiteConfig } from './routes/sites/config.js';
 import { registerDeleteSite } from './routes/sites/delete.js';
 import { registerGetSites } from './routes/sites/get.js';
@@ -33,6 +34,7 @@ import { registerGetSources } from './routes/sources/get.js';
 import { registerCreateSource } from './routes/sources/post.js';
 import { registerSyncSources } from './routes/sources/sync.js';
 import { registerWidget } from './routes/widget/get.js';
+import type { Services } from './services.js';
 
 /** Assembles the origin's HTTP app: middleware in order, the error handler, the routes. */
 export function createApp(services: Services): Hono<AppEnv> {
@@ -51,8 +53,22 @@ export function createApp(services: Services): Hono<AppEnv> {
   registerAdminSession(app, services);
   registerConsole(app, services);
 
-  const admin = adminAuth(services.adminToken, services.operator.sessions);
-  const reader = readerAccess({
+  // Reader routes first: each of their paths is answered by the reader app (a method it does not
+  // serve is a 404 there), so the admin app's guard never sees them.
+  app.route('/api/v1/sites', readerApp(services));
+  app.route('/api/v1/sites', adminApp(services));
+  registerChatSite(app, services);
+
+  return app;
+}
+
+/**
+ * The routes readers reach with a site's public key (or the admin token): `readerAccess` lets
+ * them in and resolves their site once; chat, search and feedback spend readers' budgets.
+ */
+function readerApp(services: Services): Hono<ReaderEnv> {
+  const reader = new Hono<ReaderEnv>();
+  const access = readerAccess({
     db: () => services.db.pool,
     adminToken: services.adminToken,
     ownOrigins: services.config.PUBLIC_ORIGINS,
@@ -60,33 +76,48 @@ export function createApp(services: Services): Hono<AppEnv> {
     sessions: services.operator.sessions,
     allowedHosts: services.config.allowedHosts,
   });
-  app.use('/api/v1/sites', admin);
-  // Chat, search, feedback and the reader config take a site's public key from its allowed
-  // origins; everything else is admin.
-  app.use('/api/v1/sites/*', (c, next) =>
-    READER_ROUTE.test(c.req.path) ? reader(c, next) : admin(c, next),
+  for (const path of READER_PATHS) reader.use(path, access);
+  const limits = { limits: services.limits, config: services.config };
+  reader.use(
+    '/:site/chat',
+    readerLimits({
+      ...limits,
+      bucket: (c) => (c.req.header('last-event-id') === undefined ? 'chat' : 'resume'),
+    }),
   );
-  registerCreateSite(app, services);
-  registerGetSites(app, services);
-  registerUpdateSite(app, services);
-  registerDeleteSite(app, services);
-  registerReindexSite(app, services);
-  registerCreateDocument(app, services);
-  registerGetDocuments(app, services);
-  registerDeleteDocument(app, services);
-  registerCreateSource(app, services);
-  registerGetSources(app, services);
-  registerDeleteSource(app, services);
-  registerSyncSources(app, services);
-  registerGetJobs(app, services);
-  registerSearch(app, services);
-  registerChat(app, services);
-  registerFeedback(app, services);
-  registerGetQuestions(app, services);
-  registerGetInsights(app, services);
-  registerGetWebhook(app, services);
-  registerSiteConfig(app, services);
-  registerSite(app, services);
+  reader.use('/:site/search', readerLimits({ ...limits, bucket: 'search' }));
+  // A vote's body is read before its budget is checked, as it always was.
+  reader.use(
+    '/:site/messages/:messageId/feedback',
+    readerLimits({ ...limits, bucket: 'other', checkFirst: false }),
+  );
+  registerSearch(reader, services);
+  registerChat(reader, services);
+  registerFeedback(reader, services);
+  registerSiteConfig(reader);
+  for (const path of READER_PATHS) reader.all(path, notFoundHandler);
+  return reader;
+}
 
-  return app;
+/** Everything else under `/api/v1/sites`: the operator's, behind the admin token or console. */
+function adminApp(services: Services): Hono<AppEnv> {
+  const admin = new Hono<AppEnv>();
+  admin.use('*', adminAuth(services.adminToken, services.operator.sessions));
+  registerCreateSite(admin, services);
+  registerGetSites(admin, services);
+  registerUpdateSite(admin, services);
+  registerDeleteSite(admin, services);
+  registerReindexSite(admin, services);
+  registerCreateDocument(admin, services);
+  registerGetDocuments(admin, services);
+  registerDeleteDocument(admin, services);
+  registerCreateSource(admin, services);
+  registerGetSources(admin, services);
+  registerDeleteSource(admin, services);
+  registerSyncSources(admin, services);
+  registerGetJobs(admin, services);
+  registerGetQuestions(admin, services);
+  registerGetInsights(admin, services);
+  registerGetWebhook(admin, services);
+  return admin;
 }

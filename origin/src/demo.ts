@@ -1,7 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from './context.js';
+import type { AppEnv } from './app-env.js';
+import type { Services } from './services.js';
+import { countSites } from './store/sites.js';
 
 /** The site a first start on the embedded default fills with the product's own documentation. */
 export const DEMO_SITE = 'demo';
@@ -23,10 +25,7 @@ export async function seedDemoSite(
   if (config.DEMO_SITE === 'off') return null;
   if (config.DEMO_SITE === 'auto' && services.db.kind !== 'pglite') return null;
   try {
-    const { rows } = await services.db.pool.query<{ n: number }>(
-      'select count(*)::int as n from sites',
-    );
-    if ((rows[0]?.n ?? 0) > 0) return null;
+    if ((await countSites(services.db.pool)) > 0) return null;
     const files = await demoFiles(root);
     if (files.length === 0) return null;
     const call = (method: string, path: string, body: unknown) =>

@@ -8,7 +8,7 @@ import { seedDemoSite } from './demo.js';
 import { configureHttpServer } from './http-server.js';
 import { createLogger, type Logger, logFormat } from './logger.js';
 import { offerModels } from './models/offer.js';
-import { siteServed } from './routes/site/get.js';
+import { siteServed } from './routes/chat-site/get.js';
 import { siteKeys } from './store/sites.js';
 
 /** How long a reader told to reconnect should wait: long enough for a restarted origin to listen. */

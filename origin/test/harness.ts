@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import pg from 'pg';
 import { createApp } from '../src/app.js';
+import type { AppEnv } from '../src/app-env.js';
 import { buildServices, type Runtime } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
-import type { AppEnv } from '../src/context.js';
 import type { Embedder } from '../src/embedders/types.js';
 import { createLogger, type Logger } from '../src/logger.js';
 

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSmart } from '../src/eval/smart.js';
 import { rankLexical } from '../src/retrieval/bm25.js';
 import { LexicalIndexes, loadPostingsIndex } from '../src/retrieval/lexical-indexes.js';
 import type { PostingsIndex } from '../src/retrieval/postings-index.js';
 import { retrievalStatement, type SearchSettings } from '../src/retrieval/search.js';
 import { LEXICAL_STATE_SQL } from '../src/retrieval/sql.js';
+import { parseSmart } from '../tools/eval/smart.js';
 import { type Harness, startHarness, TEST_DB } from './harness.js';
 
 const IR_DATA = fileURLToPath(new URL('../../../shared/data/ir/cranfield/', import.meta.url));

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../src/cli/api-client.js';
-import { insightsCommand, questionsCommand } from '../src/cli/operator.js';
 import { webhookSignature } from '../src/feedback/webhook.js';
+import { ApiClient } from '../tools/cli/api-client.js';
+import { insightsCommand, questionsCommand } from '../tools/cli/operator.js';
 import { ADMIN_TOKEN, type Harness, startHarness, TEST_DB } from './harness.js';
 import { readSse } from './sse.js';
 

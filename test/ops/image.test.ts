@@ -121,7 +121,7 @@ describe('the image layout, built and started outside Docker', () => {
     // The build context, as `COPY` lays it out in /app.
     const build = join(dir, 'build');
     mkdirSync(build);
-    for (const path of ['package.json', 'tsconfig.json', 'origin/src', 'web']) {
+    for (const path of ['package.json', 'tsconfig.json', 'origin/src', 'origin/tools', 'web']) {
       cpSync(join(ROOT, path), join(build, path), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'));

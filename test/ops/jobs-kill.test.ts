@@ -227,7 +227,7 @@ describe('a job whose origin is SIGKILLed halfway is finished by another origin 
     expect(hits.some((hit) => hit.url === DOC_URL)).toBe(true);
 
     // The operator sees the story in the CLI: attempt 2 of 3, on the survivor.
-    const cli = await run('origin/src/cli/main.ts', ['jobs', 'docs'], {
+    const cli = await run('origin/tools/cli/main.ts', ['jobs', 'docs'], {
       ADMIN_TOKEN,
       DATA_DIR: database.env.DATA_DIR!,
       PORT: new URL(survivor.url).port,

@@ -10,15 +10,16 @@ import {
 import type { AnswerCache, CachedAnswer } from '../cache/answer-cache.js';
 import type { Database } from '../db/database.js';
 import type { Embedder } from '../embedders/types.js';
+import { toAppError } from '../errors.js';
 import type { FeedbackTokens } from '../feedback/token.js';
 import type { Logger } from '../logger.js';
-import { toAppError } from '../middleware/error-handler.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { SearchService } from '../retrieval/search.js';
+import type { SearchHit, SearchResult, SearchService } from '../retrieval/search.js';
 import { type AnswerOutcome, recentTurns, recordExchange } from '../store/conversations.js';
 import type { Site } from '../store/sites.js';
-import { readerSources, sourcesOf, type TurnSource } from './sources.js';
+import { readerSources, sourcesOf } from './sources.js';
 import type { ChatStream } from './stream-registry.js';
+import { Transcript } from './transcript.js';
 
 /** Said, and cited nothing, when retrieval finds nothing relevant enough to answer from. */
 export const NO_ANSWER_TEXT =
@@ -51,186 +52,253 @@ export interface ChatTurnInput {
   requestId: string;
 }
 
-/**
- * One question and its answer, streamed as events: `meta`, `sources`, `token`…, then `done` or
- * `error`. It runs detached from the HTTP response (see `ChatStream`), stops when the stream's
- * signal aborts, and stores the exchange, whole or partial, before the stream ends.
- */
-export async function runChatTurn(
-  stream: ChatStream,
-  input: ChatTurnInput,
-  deps: ChatTurnDeps,
-): Promise<void> {
-  const started = performance.now();
-  const { signal } = stream;
-  let answer = '';
-  let sources: TurnSource[] = [];
-  let cited: number[] = [];
-  let tokens = 0;
-  let status: 'complete' | 'partial' | 'error' = 'complete';
-  let cache: 'hit' | 'miss' | 'bypass' = 'bypass';
-  let noAnswer = false;
-  let ttftMs: number | null = null;
-  const say = (text: string) => {
-    if (text === '') return;
-    if (tokens === 0) {
-      ttftMs = Math.round(performance.now() - started);
-      deps.metrics?.timeToFirstToken.observe({ cache }, ttftMs / 1000);
-    }
-    answer += text;
-    tokens += 1;
-    stream.emit('token', { text });
-  };
-  let cacheable: { embedding: Float32Array } | null = null;
+/** How a turn ended, before it is stored: its status, and the event the reader gets last. */
+interface Ending {
+  status: 'complete' | 'partial' | 'error';
+  /** Complete, but nothing relevant was found: the refusal was said instead of an answer. */
+  noAnswer: boolean;
   /** Sent last, after the exchange is stored: a reader who sees it can ask a follow-up at once. */
-  let final: { event: 'done' | 'error'; data: unknown } | null = null;
-  try {
+  final: { event: 'done' | 'error'; data: Record<string, unknown> };
+}
+
+/**
+ * The chat turn, in named steps: recall (the answer cache), retrieve, generate, record. Each step
+ * returns how the turn ended or hands on; what the reader has been sent so far lives in one
+ * `Transcript`, which is what gets stored, whole or partial.
+ */
+export class ChatService {
+  constructor(private readonly deps: ChatTurnDeps) {}
+
+  /**
+   * One question and its answer, streamed as events: `meta`, `sources`, `token`…, then `done` or
+   * `error`. It runs detached from the HTTP response (see `ChatStream`), stops when the stream's
+   * signal aborts, and stores the exchange, whole or partial, before the stream ends.
+   */
+  async runTurn(stream: ChatStream, input: ChatTurnInput): Promise<void> {
+    const turn = new Transcript(stream, this.deps.metrics);
+    try {
+      const ending = await this.answer(stream, input, turn).catch((error: unknown) =>
+        this.failure(error, stream.signal, input, turn),
+      );
+      await this.record(stream, input, turn, ending);
+    } finally {
+      stream.finish();
+    }
+  }
+
+  private async answer(
+    stream: ChatStream,
+    input: ChatTurnInput,
+    turn: Transcript,
+  ): Promise<Ending> {
     const history: Turn[] = await recentTurns(
-      deps.db.pool,
+      this.deps.db.pool,
       input.conversationId,
-      deps.settings.historyTurns,
-      deps.settings.historyChars,
+      this.deps.settings.historyTurns,
+      this.deps.settings.historyChars,
     );
     // Only a first question is cached: a follow-up's answer depends on the conversation.
     if (history.length === 0) {
-      const [embedding] = await deps.embedder.embed([input.message]);
-      cacheable = { embedding: embedding! };
-      const hit = await lookUp(deps, input, embedding!);
-      cache = hit === null ? 'miss' : 'hit';
-      if (hit !== null) {
-        stream.emit('meta', {
-          requestId: input.requestId,
-          conversationId: input.conversationId,
-          cache: 'hit',
-        });
-        stream.emit('sources', { sources: hit.sources });
-        for (const piece of hit.answer.split(/(?<= )/)) say(piece);
-        cited = hit.cited;
-        sources = [];
-        final = { event: 'done', data: { ...done('stop', started, tokens, cited), cache: 'hit' } };
-        return;
-      }
+      const hit = await this.recall(input, turn);
+      if (hit !== null) return this.replay(stream, input, turn, hit);
     }
     stream.emit('meta', {
       requestId: input.requestId,
       conversationId: input.conversationId,
-      cache: cacheable === null ? 'bypass' : 'miss',
+      cache: turn.cache === 'bypass' ? 'bypass' : 'miss',
     });
+    const found = await this.retrieve(input, history, turn, stream.signal);
+    if (found.noGoodAnswer || found.results.length === 0) return this.decline(stream, turn);
+    return this.generate(stream, input, history, turn, found.results);
+  }
+
+  /** Embeds a first question (kept for the search and the stored exchange) and looks it up. */
+  private async recall(input: ChatTurnInput, turn: Transcript): Promise<CachedAnswer | null> {
+    const [embedding] = await this.deps.embedder.embed([input.message]);
+    turn.questionEmbedding = embedding!;
+    const hit = await lookUp(this.deps, input, embedding!);
+    turn.cache = hit === null ? 'miss' : 'hit';
+    return hit;
+  }
+
+  /** Streams a cached answer as if it were being written. */
+  private replay(
+    stream: ChatStream,
+    input: ChatTurnInput,
+    turn: Transcript,
+    hit: CachedAnswer,
+  ): Ending {
+    stream.emit('meta', {
+      requestId: input.requestId,
+      conversationId: input.conversationId,
+      cache: 'hit',
+    });
+    stream.emit('sources', { sources: hit.sources });
+    for (const piece of hit.answer.split(/(?<= )/)) turn.say(piece);
+    turn.cited = hit.cited;
+    return {
+      status: 'complete',
+      noAnswer: false,
+      final: { event: 'done', data: { ...turn.done('stop'), cache: 'hit' } },
+    };
+  }
+
+  /** The passages to answer from: a follow-up is first rewritten as a question of its own. */
+  private async retrieve(
+    input: ChatTurnInput,
+    history: Turn[],
+    turn: Transcript,
+    signal: AbortSignal,
+  ): Promise<SearchResult> {
     const query =
       history.length > 0
-        ? await deps.generator.condense(input.message, history, signal)
+        ? await this.deps.generator.condense(input.message, history, signal)
         : input.message;
     signal.throwIfAborted();
-    const found = await deps.search.search(input.site, {
+    const found = await this.deps.search.search(input.site, {
       query,
-      k: deps.settings.sources,
+      k: this.deps.settings.sources,
       mode: 'hybrid',
       rerank: true,
       // A first question was embedded for the cache lookup already; its query is the question.
-      queryVector: query === input.message ? cacheable?.embedding : undefined,
+      queryVector: query === input.message ? turn.questionEmbedding : undefined,
       // A rewritten follow-up is judged off-topic by the reader's words, not the rewrite's.
       askedText: query === input.message ? undefined : input.message,
     });
     signal.throwIfAborted();
-    if (found.noGoodAnswer || found.results.length === 0) {
-      noAnswer = true;
-      stream.emit('sources', { sources: [] });
-      for (const word of NO_ANSWER_TEXT.split(/(?<= )/)) say(word);
-      final = { event: 'done', data: done('no_answer', started, tokens, []) };
-      return;
-    }
-    sources = sourcesOf(found.results);
+    return found;
+  }
+
+  /** Nothing relevant enough was found: says so, and cites nothing. */
+  private decline(stream: ChatStream, turn: Transcript): Ending {
+    stream.emit('sources', { sources: [] });
+    for (const word of NO_ANSWER_TEXT.split(/(?<= )/)) turn.say(word);
+    return {
+      status: 'complete',
+      noAnswer: true,
+      final: { event: 'done', data: turn.done('no_answer') },
+    };
+  }
+
+  /** Streams the model's answer through the link and citation filters, then caches it. */
+  private async generate(
+    stream: ChatStream,
+    input: ChatTurnInput,
+    history: Turn[],
+    turn: Transcript,
+    results: SearchHit[],
+  ): Promise<Ending> {
+    const sources = sourcesOf(results);
+    turn.sources = sources;
     stream.emit('sources', { sources: readerSources(sources) });
     const filter = new CitationFilter(sources.length);
     // Links first: a link's label may look like a citation, and only a source's URL survives.
     const links = new LinkFilter(sources.flatMap((source) => (source.url ? [source.url] : [])));
-    for await (const delta of deps.generator.stream({
+    for await (const delta of this.deps.generator.stream({
       question: input.message,
       sources,
       history,
-      signal,
+      signal: stream.signal,
     })) {
-      say(filter.push(links.push(delta)));
+      turn.say(filter.push(links.push(delta)));
     }
-    say(filter.push(links.end()) + filter.end());
-    cited = filter.cited();
-    final = { event: 'done', data: done('stop', started, tokens, cited) };
-    if (cacheable !== null) {
-      const shown = readerSources(sources);
-      await deps.cache.put(
+    turn.say(filter.push(links.end()) + filter.end());
+    turn.cited = filter.cited();
+    const final = { event: 'done' as const, data: turn.done('stop') };
+    if (turn.questionEmbedding !== undefined) {
+      await this.deps.cache.put(
         input.site.id,
         input.site.contentVersion,
         input.message,
-        cacheable.embedding,
+        turn.questionEmbedding,
         {
-          answer,
-          sources: shown,
-          cited,
+          answer: turn.answer,
+          sources: readerSources(sources),
+          cited: turn.cited,
           createdAt: Date.now(),
         },
       );
     }
-  } catch (error) {
-    status = answer === '' ? 'error' : 'partial';
-    if (signal.aborted) {
-      final = { event: 'error', data: { code: 'cancelled', message: 'The answer was stopped.' } };
-    } else if (error instanceof AnswerError) {
-      deps.logger.warn({ err: error, requestId: input.requestId }, 'answer model failed');
-      final = {
-        event: 'error',
-        data: { code: error.code, message: READER_ANSWER_ERRORS[error.code], retryable: true },
-      };
-    } else if (toAppError(error)?.status === 503) {
-      // A full queue or pool, or the database gone: the reader may simply ask again later.
-      const known = toAppError(error)!;
-      const retryAfterMs = Number(known.headers['Retry-After'] ?? 5) * 1000;
-      final = {
-        event: 'error',
-        data: { code: known.code, message: known.message, retryable: true, retryAfterMs },
-      };
-    } else {
-      deps.logger.error({ err: error, requestId: input.requestId }, 'chat turn failed');
-      final = {
-        event: 'error',
-        data: {
-          code: 'internal',
-          message: 'Something went wrong while answering; please try again.',
-          retryable: true,
-        },
-      };
+    return { status: 'complete', noAnswer: false, final };
+  }
+
+  /** A turn that threw: stopped by the reader, the model failing, a full queue, or a bug. */
+  private failure(
+    error: unknown,
+    signal: AbortSignal,
+    input: ChatTurnInput,
+    turn: Transcript,
+  ): Ending {
+    return {
+      status: turn.answer === '' ? 'error' : 'partial',
+      noAnswer: false,
+      final: { event: 'error', data: this.errorData(error, signal, input) },
+    };
+  }
+
+  private errorData(
+    error: unknown,
+    signal: AbortSignal,
+    input: ChatTurnInput,
+  ): Record<string, unknown> {
+    const { logger } = this.deps;
+    if (signal.aborted) return { code: 'cancelled', message: 'The answer was stopped.' };
+    if (error instanceof AnswerError) {
+      logger.warn({ err: error, requestId: input.requestId }, 'answer model failed');
+      return { code: error.code, message: READER_ANSWER_ERRORS[error.code], retryable: true };
     }
-  } finally {
+    const known = toAppError(error);
+    if (known?.status === 503) {
+      // A full queue or pool, or the database gone: the reader may simply ask again later.
+      const retryAfterMs = Number(known.headers['Retry-After'] ?? 5) * 1000;
+      return { code: known.code, message: known.message, retryable: true, retryAfterMs };
+    }
+    logger.error({ err: error, requestId: input.requestId }, 'chat turn failed');
+    return {
+      code: 'internal',
+      message: 'Something went wrong while answering; please try again.',
+      retryable: true,
+    };
+  }
+
+  /**
+   * Stores the exchange (its outcome recorded and counted once), then sends the last event: a
+   * stored answer's `done` carries its message id and the reader's feedback token.
+   */
+  private async record(
+    stream: ChatStream,
+    input: ChatTurnInput,
+    turn: Transcript,
+    ending: Ending,
+  ): Promise<void> {
+    const { deps } = this;
+    const { status, final } = ending;
     const outcome: AnswerOutcome =
-      status === 'complete' ? (noAnswer ? 'no_answer' : 'answered') : status;
+      status === 'complete' ? (ending.noAnswer ? 'no_answer' : 'answered') : status;
     const messageId = await recordExchange(
       deps.db.pool,
       input.site.id,
       input.conversationId,
       input.message,
       {
-        content: answer,
-        sources: sources.map(({ text: _text, ...source }) => source),
-        cited,
+        content: turn.answer,
+        sources: turn.sources.map(({ text: _text, ...source }) => source),
+        cited: turn.cited,
         status,
-        log: { outcome, ttftMs, latencyMs: Math.round(performance.now() - started) },
+        log: { outcome, ttftMs: turn.ttftMs, latencyMs: turn.elapsedMs() },
       },
-      cacheable?.embedding,
+      turn.questionEmbedding,
     ).catch((error: unknown) => {
       deps.logger.error({ err: error, requestId: input.requestId }, 'could not store the exchange');
       return null;
     });
-    deps.metrics?.chatTurns.inc({
-      outcome: noAnswer && status === 'complete' ? 'no_answer' : status,
-    });
-    if (messageId !== null && final?.event === 'done') {
-      // Only the reader holding this stream learns the token: it is what lets them vote on it.
-      const token = deps.feedbackTokens?.sign(messageId);
-      final.data = {
-        ...(final.data as object),
-        messageId,
-        ...(token ? { feedbackToken: token } : {}),
-      };
-    }
+    deps.metrics?.chatTurns.inc({ outcome: outcome === 'no_answer' ? 'no_answer' : status });
+    // Only the reader holding this stream learns the token: it is what lets them vote on it.
+    const stored = messageId !== null && final.event === 'done';
+    const token = stored ? deps.feedbackTokens?.sign(messageId) : undefined;
+    const data = stored
+      ? { ...final.data, messageId, ...(token ? { feedbackToken: token } : {}) }
+      : final.data;
     if (messageId !== null && outcome === 'no_answer') {
       deps.onUnanswered?.({ site: input.site, messageId, question: input.message });
     }
@@ -241,16 +309,15 @@ export async function runChatTurn(
         site: input.site.name,
         questionChars: input.message.length,
         questionHash: createHash('sha256').update(input.message).digest('hex').slice(0, 12),
-        cache,
+        cache: turn.cache,
         status,
-        tokens,
-        ms: Math.round(performance.now() - started),
+        tokens: turn.tokens,
+        ms: turn.elapsedMs(),
       },
       'chat turn',
     );
     deps.logger.debug({ requestId: input.requestId, question: input.message }, 'chat question');
-    if (final !== null) stream.emit(final.event, final.data);
-    stream.finish();
+    stream.emit(final.event, data);
   }
 }
 
@@ -270,13 +337,4 @@ async function lookUp(
     deps.settings.cacheSimilarity,
   );
   return similar?.answer ?? null;
-}
-
-function done(
-  finishReason: 'stop' | 'no_answer',
-  started: number,
-  tokens: number,
-  cited: number[],
-) {
-  return { finishReason, latencyMs: Math.round(performance.now() - started), tokens, cited };
 }

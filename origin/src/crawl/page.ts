@@ -3,7 +3,7 @@ import { findDocumentsBySources } from '../store/documents.js';
 import type { Site } from '../store/sites.js';
 import type { WebPage, WebSource } from '../store/web-sources.js';
 import { extractLinks } from './links.js';
-import type { Pace, SyncDeps } from './sync.js';
+import type { Pace, SyncDeps } from './sync-deps.js';
 import { canonicalUrl } from './urls.js';
 
 /** What became of one page in a sync. `page` is what to remember of it (null: nothing new). */

@@ -2,7 +2,12 @@ import type { Database } from '../db/database.js';
 import { withTransaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import { getSiteById } from '../store/sites.js';
-import { claimWebSource, dueWebSourceIds, type WebSource } from '../store/web-sources.js';
+import {
+  claimWebSource,
+  dueWebSourceIds,
+  tryTransactionLock,
+  type WebSource,
+} from '../store/web-sources.js';
 import type { SyncRunner } from './runner.js';
 
 /** Arbitrary constant shared by every origin of one database: the lock of the sync scheduler. */
@@ -55,11 +60,7 @@ export class SyncScheduler {
     let claimed: WebSource[];
     try {
       claimed = await withTransaction(db.pool, async (client) => {
-        const { rows } = await client.query<{ ok: boolean }>(
-          'select pg_try_advisory_xact_lock($1) as ok',
-          [SCHEDULER_LOCK_KEY],
-        );
-        if (rows[0]?.ok !== true) return [];
+        if (!(await tryTransactionLock(client, SCHEDULER_LOCK_KEY))) return [];
         const sources: WebSource[] = [];
         for (const id of await dueWebSourceIds(client, CLAIM_PER_TICK)) {
           const source = await claimWebSource(client, id, leaseSeconds);

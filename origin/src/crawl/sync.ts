@@ -1,8 +1,4 @@
-import type { Database } from '../db/database.js';
 import { withTransaction } from '../db/transaction.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { IngestionService } from '../services/ingestion.js';
 import { lockSite, type Site } from '../store/sites.js';
 import {
   listWebPages,
@@ -15,21 +11,10 @@ import {
 } from '../store/web-sources.js';
 import { collectSitemap, fetchRobots, type Robots } from './discover.js';
 import { fetchPage, type PageOutcome } from './page.js';
-import type { SafeFetcher } from './safe-fetch.js';
+import type { Pace, SyncDeps } from './sync-deps.js';
 import { canonicalUrl, inScope, type UrlScope } from './urls.js';
 
-/** What a sync needs; built once by the origin. */
-export interface SyncDeps {
-  db: Database;
-  ingestion: IngestionService;
-  fetcher: SafeFetcher;
-  logger: Logger;
-  metrics?: Pick<Metrics, 'syncPages'>;
-  /** Pages fetched at once (a crawl delay in robots.txt lowers it to one). */
-  concurrency: number;
-  /** Longest crawl delay obeyed; a site asking for more is synced at this pace. */
-  maxDelayMs: number;
-}
+export type { Pace, SyncDeps };
 
 /** How a sync went. */
 export interface SyncReport {
@@ -161,13 +146,6 @@ export async function syncSource(
     if (removed) stats.removed += 1;
   }
   return { dryRun, stats, failures };
-}
-
-/** The request pace: a crawl delay means one request at a time, spaced by the delay. */
-export interface Pace {
-  concurrency: number;
-  /** Resolves when the next request may start. */
-  wait(): Promise<void>;
 }
 
 function pacer(robots: Robots, deps: SyncDeps): Pace {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { inTransaction } from './transaction.js';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Arbitrary constant shared by every process that migrates this database. */
@@ -33,18 +34,11 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  */
 export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Promise<number[]> {
   const client = await pool.connect();
-  const locked = async <T>(work: () => Promise<T>): Promise<T> => {
-    await client.query('begin');
-    try {
+  const locked = <T>(work: () => Promise<T>) =>
+    inTransaction(client, async () => {
       await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-      const result = await work();
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    }
-  };
+      return work();
+    });
   try {
     await locked(() =>
       client.query(`create table if not exists schema_migrations (

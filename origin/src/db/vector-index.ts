@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from './transaction.js';
 
 /** Advisory lock key for creating vector indexes, so two writers never race on the DDL. */
 const VECTOR_INDEX_LOCK_KEY = 727_002;
@@ -40,17 +41,9 @@ export async function ensureVectorIndex(pool: pg.Pool, dimension: number): Promi
     known.add(dimension);
     return;
   }
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  await withTransaction(pool, async (client) => {
     await client.query('select pg_advisory_xact_lock($1)', [VECTOR_INDEX_LOCK_KEY]);
     await client.query(vectorIndexDdl(dimension));
-    await client.query('commit');
-    known.add(dimension);
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
+  known.add(dimension);
 }

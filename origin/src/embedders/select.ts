@@ -13,7 +13,17 @@ export interface SelectedEmbedder {
  * `EMBEDDER=transformers` needs the model on disk; `hash` is the offline embedder; `auto` takes
  * the model when `models:fetch` has put it in `MODELS_DIR`, the offline embedder otherwise.
  */
-export async function selectEmbedder(config: Config): Promise<SelectedEmbedder> {
+export async function selectEmbedder(
+  config: Pick<
+    Config,
+    | 'EMBEDDER'
+    | 'EMBEDDING_MODEL'
+    | 'EMBEDDING_DTYPE'
+    | 'EMBED_BATCH_SIZE'
+    | 'HASH_EMBEDDER_DIM'
+    | 'MODELS_DIR'
+  >,
+): Promise<SelectedEmbedder> {
   const modelId = config.EMBEDDING_MODEL;
   const present = modelIsPresent(config.MODELS_DIR, modelId, config.EMBEDDING_DTYPE);
   const loadModel = () =>

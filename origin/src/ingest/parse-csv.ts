@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { AppError } from '../errors.js';
-import type { Block, ParsedDocument } from './parse.js';
+import type { Block, ParsedDocument } from './document.js';
 
 /** Rows read from one table; a larger table is refused rather than cut silently. */
 export const MAX_CSV_ROWS = 200_000;

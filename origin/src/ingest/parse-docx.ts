@@ -1,6 +1,6 @@
 import mammoth from 'mammoth';
 import { AppError } from '../errors.js';
-import type { ParsedDocument } from './parse.js';
+import type { ParsedDocument } from './document.js';
 import { parseHtml } from './parse-html.js';
 
 /** Largest total the archive may unpack to: a small .docx must not inflate into gigabytes. */

@@ -1,4 +1,4 @@
-import type { Block } from './parse.js';
+import type { Block } from './document.js';
 
 /** The slice of a DOM node this walk reads (linkedom's nodes have it all). */
 export interface DomElement {

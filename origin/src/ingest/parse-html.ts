@@ -1,6 +1,6 @@
 import { isProbablyReaderable, Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
-import type { ParsedDocument } from './parse.js';
+import type { ParsedDocument } from './document.js';
 import { blocksFromDom, type DomElement, nestsDeeperThan } from './parse-html-walk.js';
 
 /** Elements that never hold readable text; `[hidden]` is not rendered either. */

@@ -1,4 +1,4 @@
-import type { Block, ParsedDocument } from './parse.js';
+import type { Block, ParsedDocument } from './document.js';
 import { cleanInline } from './parse-markdown-inline.js';
 import { joinLines } from './parse-text.js';
 

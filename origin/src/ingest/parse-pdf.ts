@@ -1,6 +1,6 @@
 import { getResolvedPDFJS } from 'unpdf';
 import { AppError } from '../errors.js';
-import type { Block, ParsedDocument } from './parse.js';
+import type { Block, ParsedDocument } from './document.js';
 import { assertTextSize, DEFAULT_MAX_TEXT_CHARS } from './parse-limits.js';
 import { joinLines } from './parse-text.js';
 

@@ -1,4 +1,4 @@
-import type { Block, ParsedDocument } from './parse.js';
+import type { Block, ParsedDocument } from './document.js';
 
 /** A line that keeps its own line: a list item (bullet, or number and `.`/`)`) or a table row. */
 const OWN_LINE = /^(?:(?:[-*+•‣◦▪–]|\d{1,9}[.)])\s|\|)/u;

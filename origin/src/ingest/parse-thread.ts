@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Chunk, ChunkOptions } from './chunk.js';
+import type { ParsedDocument, ParseOptions } from './document.js';
 import type { SourceFormat } from './formats.js';
-import type { ParsedDocument, ParseOptions } from './parse.js';
 
 /** One document to parse and chunk, as sent to the worker. */
 export interface ParseJob {

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import type { ParsedDocument, ParseOptions } from './document.js';
 import {
   assertCleanText,
   checkContentMatchesFormat,
@@ -18,30 +19,9 @@ import { parseMarkdown } from './parse-markdown.js';
 import { type PdfOptions, parsePdf } from './parse-pdf.js';
 import { parseText } from './parse-text.js';
 
+export type { Block, ParsedDocument, ParseOptions } from './document.js';
 export type { PdfOptions };
 export { parseHtml, parseMarkdown, parsePdf, parseText };
-
-/** One structural unit of a document, as plain text (never markup). */
-export type Block =
-  | { kind: 'heading'; level: number; text: string }
-  | { kind: 'text'; text: string }
-  | { kind: 'code'; text: string };
-
-/** A document reduced to its title and its blocks in reading order. */
-export interface ParsedDocument {
-  title: string | null;
-  blocks: Block[];
-}
-
-/** Limits that bound the work one document may cost. */
-export interface ParseOptions {
-  /** A PDF with more pages is refused (default {@link DEFAULT_MAX_PDF_PAGES}). */
-  maxPdfPages?: number;
-  /** Text (decoded, or extracted from a PDF) past this many characters is refused. */
-  maxTextChars?: number;
-  /** HTML nested deeper than this many elements is refused before it is parsed. */
-  maxHtmlDepth?: number;
-}
 
 /**
  * Parses one document of `format`. Bytes are checked against the format and decoded as strict

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../context.js';
+import type { AppEnv } from '../app-env.js';
 import type { Logger } from '../logger.js';
 
 /** One log line per request: method, route, status, duration and the request id; no bodies. */

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../context.js';
+import type { AppEnv } from '../app-env.js';
 import { AppError } from '../errors.js';
 import { EDGE_SECRET_HEADER, sameSecret } from '../lib/client-ip.js';
 

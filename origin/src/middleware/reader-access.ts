@@ -1,20 +1,24 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { bearerToken } from '../admin/bearer.js';
 import type { AdminSessions } from '../admin/session.js';
-import type { AppEnv } from '../context.js';
+import type { ReaderEnv } from '../app-env.js';
 import { AppError } from '../errors.js';
 import { hostAllowed } from '../lib/allowed-hosts.js';
-import { parseWith } from '../lib/validate.js';
-import { SiteName } from '../routes/schemas.js';
-import { getSite, getSiteByPublicKey, PUBLIC_KEY, type Site } from '../store/sites.js';
+import { sameSecret } from '../lib/client-ip.js';
+import { SiteName, siteOfRoute } from '../sites/route-site.js';
+import { PUBLIC_KEY, type Site } from '../store/sites.js';
 import { sessionAdmin } from './admin-auth.js';
 
 /**
- * The routes readers reach with a site's public key: `/api/v1/sites/:site/(chat|search|config)`
- * and the feedback on an answer, `/api/v1/sites/:site/messages/:messageId/feedback`.
+ * The routes readers reach with a site's public key, under `/api/v1/sites`: chat, search, the
+ * reader config and the feedback on an answer. `readerAccess` guards each of them.
  */
-export const READER_ROUTE =
-  /^\/api\/v1\/sites\/([^/]+)\/(chat|search|config|messages\/[^/]+\/feedback)$/;
+export const READER_PATHS = [
+  '/:site/chat',
+  '/:site/search',
+  '/:site/config',
+  '/:site/messages/:messageId/feedback',
+] as const;
 
 const CORS_HEADERS = {
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
@@ -27,6 +31,7 @@ const CORS_HEADERS = {
  * Readers' access to chat and search: the admin token, or the site's public key (`X-Site-Key`)
  * from one of the site's allowed origins. An empty list allows none but the product's own chat
  * site (`ownOrigins`). Answers CORS preflights for those origins; the admin token is never needed.
+ * The site the path names is resolved here, once, and kept on the context (`c.get('site')`).
  */
 export function readerAccess(options: {
   db: () => import('pg').Pool;
@@ -38,17 +43,17 @@ export function readerAccess(options: {
   sessions?: AdminSessions;
   /** Host names that are this origin (`ALLOWED_HOSTS`): the same-origin rule holds only for them. */
   allowedHosts?: readonly string[];
-}): MiddlewareHandler<AppEnv> {
-  const admin = digest(options.adminToken);
+}): MiddlewareHandler<ReaderEnv> {
   return async function readerAccess(c, next) {
-    const match = READER_ROUTE.exec(c.req.path);
-    if (match === null) return next();
+    const param = c.req.param('site') ?? '';
     const origin = c.req.header('origin');
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const bearer = bearerToken(c.req.header('authorization'));
     if (bearer !== undefined && c.req.method !== 'OPTIONS') {
-      if (!timingSafeEqual(digest(bearer), admin))
+      if (!sameSecret(bearer, options.adminToken))
         throw new AppError('forbidden', 'the admin token is not valid');
       c.set('access', 'admin');
+      // The admin sees why a path names no site (a malformed name is a 400), as every admin route.
+      c.set('site', await siteOfRoute(options.db(), param));
       return next();
     }
     if (
@@ -57,17 +62,18 @@ export function readerAccess(options: {
       options.sessions !== undefined &&
       sessionAdmin(c, options.sessions)
     ) {
+      c.set('access', 'admin');
+      c.set('site', await siteOfRoute(options.db(), param));
       return next();
     }
     let site: Site;
     try {
-      const name = decodeURIComponent(match[1]!);
       // Checked before the query: a NUL byte in a bind parameter breaks an embedded PGlite
       // connection for the queries after it, and no valid site name needs anything but these.
-      if (!SiteName.safeParse(name).success && !PUBLIC_KEY.test(name)) {
+      if (!SiteName.safeParse(param).success && !PUBLIC_KEY.test(param)) {
         throw new Error('not a site name');
       }
-      site = await siteOfRoute(options.db(), name);
+      site = await siteOfRoute(options.db(), param);
     } catch {
       throw new AppError('not_found', 'no such site');
     }
@@ -104,10 +110,11 @@ export function readerAccess(options: {
         'send the site public key in X-Site-Key (or the admin token)',
       );
     }
-    if (!timingSafeEqual(digest(key), digest(site.publicKey))) {
+    if (!sameSecret(key, site.publicKey)) {
       throw new AppError('forbidden', 'the site key does not belong to this site');
     }
     c.set('access', 'reader');
+    c.set('site', site);
     return next();
   };
 }
@@ -116,19 +123,4 @@ function setCors(c: Context, origin: string): void {
   c.header('Access-Control-Allow-Origin', origin);
   c.header('Vary', 'Origin');
   for (const [name, value] of Object.entries(CORS_HEADERS)) c.header(name, value);
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/**
- * The site a reader route names: by its name, or by its public key, which lets a widget be
- * embedded with that one attribute (`data-site="pk_…"`). Names and keys cannot collide: a key has
- * an underscore, a name cannot.
- */
-export function siteOfRoute(db: import('pg').Pool, param: string): Promise<Site> {
-  return PUBLIC_KEY.test(param)
-    ? getSiteByPublicKey(db, param)
-    : getSite(db, parseWith(SiteName, param, 'site'));
 }

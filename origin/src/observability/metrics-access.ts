@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../context.js';
+import type { AppEnv } from '../app-env.js';
 import { AppError } from '../errors.js';
 import { hostAllowed } from '../lib/allowed-hosts.js';
 

@@ -131,6 +131,10 @@ export const CHUNK_DETAILS_SQL = `
   from chunks c join documents d on d.id = c.document_id
   where c.id = any($1::bigint[])`;
 
+/** The chunks' context lines and contents (what a reranker and the relevance gate read). Params: $1 ids. */
+export const CHUNK_TEXTS_SQL =
+  'select id, context, content from chunks where id = any($1::bigint[])';
+
 function safeDimension(dimension: number): number {
   if (!Number.isInteger(dimension) || dimension < 1 || dimension > 16_000) {
     throw new Error(`invalid vector dimension ${dimension}`);

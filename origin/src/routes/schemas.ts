@@ -10,13 +10,8 @@ export function noNul<S extends z.ZodString>(schema: S) {
   return schema.refine((value) => !value.includes('\u0000'), 'must not contain NUL characters');
 }
 
-/** A site's name: its handle in URLs. */
-export const SiteName = z
-  .string()
-  .regex(
-    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-    'must be 1–63 lowercase letters, digits or dashes',
-  );
+/** A site's name: its handle in URLs (defined beside the lookup that reads it from a path). */
+export { SiteName } from '../sites/route-site.js';
 
 /** An origin as browsers send it in the Origin header: scheme, host and optional port. */
 export const OriginString = z

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import type { StatisticsRefresher } from '../db/statistics.js';
 import { withTransaction } from '../db/transaction.js';
 import { ensureVectorIndex } from '../db/vector-index.js';
+import { assertSiteEmbedder, embeddingText } from '../embedders/site-vectors.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
 import type { Chunk, ChunkOptions } from '../ingest/chunk.js';
@@ -18,7 +19,7 @@ import {
   findDocumentsBySources,
   upsertDocument,
 } from '../store/documents.js';
-import { lockSite, type Site } from '../store/sites.js';
+import { lockSite, type Site, setSiteEmbedder } from '../store/sites.js';
 import { embedAll } from './embed-all.js';
 
 /** Longest title stored; longer derived titles are cut, longer given titles are refused upstream. */
@@ -97,7 +98,7 @@ export class IngestionService {
   /** Validates, parses and chunks a document; stores nothing. Every bad input fails here. */
   async prepare(site: Site, input: IngestInput): Promise<PreparedDocument> {
     const label = input.fileName ?? input.url ?? input.title ?? 'the document';
-    this.assertEmbedderMatches(site);
+    assertSiteEmbedder(site, this.deps.embedder);
     // parseDocument (in the parse thread) checks the bytes against the format, decodes strict
     // UTF-8, refuses NULs and enforces the text, nesting and time limits; then it chunks.
     const { parsed, chunks } = await this.deps.parser.parse(input.format, input.content, label);
@@ -158,7 +159,9 @@ export class IngestionService {
     };
     const changed = docs.filter((doc) => !isUnchanged(doc));
     const texts = changed.flatMap((doc) =>
-      doc.chunks.map((chunk) => `${contextOf(doc, chunk)}\n\n${chunk.text}`),
+      doc.chunks.map((chunk) =>
+        embeddingText({ context: contextOf(doc, chunk), content: chunk.text }),
+      ),
     );
     const embeddings =
       texts.length === 0
@@ -172,13 +175,8 @@ export class IngestionService {
         ? new Map<string, IngestResult>()
         : await withTransaction(this.deps.db.pool, async (client) => {
             const locked = await lockSite(client, site.id, { bump: true });
-            this.assertEmbedderMatches(locked);
-            if (locked.embedder === null) {
-              await client.query(
-                'update sites set embedder = $2, embedding_dim = $3 where id = $1',
-                [site.id, embedder.id, embedder.dimension],
-              );
-            }
+            assertSiteEmbedder(locked, embedder);
+            if (locked.embedder === null) await setSiteEmbedder(client, site.id, embedder);
             const results = new Map<string, IngestResult>();
             const rows: ChunkWrite[] = [];
             const replaced: number[] = [];
@@ -243,18 +241,6 @@ export class IngestionService {
       await lockSite(client, site.id, { bump: true });
       await deleteDocumentRow(client, site.id, documentId);
     });
-  }
-
-  /** Refuses to mix vectors of two embedders in one site. */
-  private assertEmbedderMatches(site: Site): void {
-    const { embedder } = this.deps;
-    if (site.embedder === null) return;
-    if (site.embedder !== embedder.id || site.embeddingDim !== embedder.dimension) {
-      throw new AppError(
-        'embedder_mismatch',
-        `site "${site.name}" was indexed with ${site.embedder} (${site.embeddingDim} dimensions) but this origin embeds with ${embedder.id} (${embedder.dimension} dimensions); run \`npm run rag -- reindex --site ${site.name}\` to re-embed it, or start the origin with the embedder that built it`,
-      );
-    }
   }
 
   private hash(value: unknown): string {

@@ -1,9 +1,10 @@
 import type { Database } from '../db/database.js';
 import { withTransaction } from '../db/transaction.js';
 import { ensureVectorIndex } from '../db/vector-index.js';
+import { embeddingText } from '../embedders/site-vectors.js';
 import type { Embedder } from '../embedders/types.js';
-import { vectorLiteral } from '../store/chunks.js';
-import { lockSite, type Site } from '../store/sites.js';
+import { chunkTextsAfter, countChunksOfSite, setChunkEmbeddings } from '../store/chunks.js';
+import { lockSite, type Site, setSiteEmbedder } from '../store/sites.js';
 import { embedAll } from './embed-all.js';
 
 /** Chunks read, embedded and written per round; bounds memory however large the site. */
@@ -30,38 +31,23 @@ export async function reindexSite(
   await ensureVectorIndex(db.pool, embedder.dimension);
   return withTransaction(db.pool, async (client) => {
     const locked = await lockSite(client, site.id, { bump: true });
-    const { rows: countRows } = await client.query<{ n: number }>(
-      'select count(*) as n from chunks where site_id = $1',
-      [site.id],
-    );
-    const total = countRows[0]?.n ?? 0;
+    const total = await countChunksOfSite(client, site.id);
     let done = 0;
     let afterId = 0;
     for (;;) {
-      const { rows } = await client.query<{ id: number; context: string; content: string }>(
-        'select id, context, content from chunks where site_id = $1 and id > $2 order by id limit $3',
-        [site.id, afterId, REINDEX_PAGE],
-      );
+      const rows = await chunkTextsAfter(client, site.id, afterId, REINDEX_PAGE);
       if (rows.length === 0) break;
-      const vectors = await embedAll(
-        embedder,
-        rows.map((row) => `${row.context}\n\n${row.content}`),
-        batchSize,
-      );
-      await client.query(
-        `update chunks c set embedding = v.embedding::vector
-         from unnest($1::bigint[], $2::text[]) as v (id, embedding) where c.id = v.id`,
-        [rows.map((row) => row.id), vectors.map(vectorLiteral)],
+      const vectors = await embedAll(embedder, rows.map(embeddingText), batchSize);
+      await setChunkEmbeddings(
+        client,
+        rows.map((row) => row.id),
+        vectors,
       );
       done += rows.length;
       afterId = rows.at(-1)!.id;
       onProgress?.(done, total);
     }
-    await client.query('update sites set embedder = $2, embedding_dim = $3 where id = $1', [
-      site.id,
-      embedder.id,
-      embedder.dimension,
-    ]);
+    await setSiteEmbedder(client, site.id, embedder);
     return { chunks: done, from: locked.embedder, to: embedder.id };
   });
 }

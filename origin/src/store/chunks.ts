@@ -68,3 +68,39 @@ export async function deleteChunksOfDocuments(
   if (documentIds.length === 0) return;
   await client.query('delete from chunks where document_id = any($1::bigint[])', [documentIds]);
 }
+
+/** How many chunks a site holds. */
+export async function countChunksOfSite(client: pg.PoolClient, siteId: number): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    'select count(*) as n from chunks where site_id = $1',
+    [siteId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** The next `limit` chunks of a site after `afterId`, in id order: pages of a walk over all. */
+export async function chunkTextsAfter(
+  client: pg.PoolClient,
+  siteId: number,
+  afterId: number,
+  limit: number,
+): Promise<Array<{ id: number; context: string; content: string }>> {
+  const { rows } = await client.query<{ id: number; context: string; content: string }>(
+    'select id, context, content from chunks where site_id = $1 and id > $2 order by id limit $3',
+    [siteId, afterId, limit],
+  );
+  return rows;
+}
+
+/** Replaces the embeddings of the chunks `ids` (`vectors[i]` for `ids[i]`), in one statement. */
+export async function setChunkEmbeddings(
+  client: pg.PoolClient,
+  ids: readonly number[],
+  vectors: readonly Float32Array[],
+): Promise<void> {
+  await client.query(
+    `update chunks c set embedding = v.embedding::vector
+     from unnest($1::bigint[], $2::text[]) as v (id, embedding) where c.id = v.id`,
+    [ids, vectors.map(vectorLiteral)],
+  );
+}

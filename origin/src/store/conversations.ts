@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { withTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { vectorLiteral } from './chunks.js';
 
@@ -75,21 +76,19 @@ export async function recordExchange(
   },
   questionEmbedding?: Float32Array | null,
 ): Promise<string> {
-  const client = await db.connect();
-  try {
-    await client.query('begin');
+  return withTransaction(db, async (client) => {
     await client.query(
       'insert into conversations (id, site_id) values ($1, $2) on conflict (id) do nothing',
       [conversationId, siteId],
     );
     await client.query(
       `insert into messages (conversation_id, role, content, status, question_embedding)
-       values ($1, 'user', $2, 'complete', $3::vector)`,
+         values ($1, 'user', $2, 'complete', $3::vector)`,
       [conversationId, question, questionEmbedding ? vectorLiteral(questionEmbedding) : null],
     );
     const { rows } = await client.query<{ id: string }>(
       `insert into messages (conversation_id, role, content, sources, cited, status, outcome, ttft_ms, latency_ms)
-       values ($1, 'assistant', $2, $3, $4, $5, $6, $7, $8) returning id`,
+         values ($1, 'assistant', $2, $3, $4, $5, $6, $7, $8) returning id`,
       [
         conversationId,
         answer.content,
@@ -105,12 +104,6 @@ export async function recordExchange(
       'update conversations set message_count = message_count + 2, updated_at = now() where id = $1',
       [conversationId],
     );
-    await client.query('commit');
     return String(rows[0]!.id);
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -236,3 +236,26 @@ export async function lockSite(
   if (row === undefined) throw new AppError('not_found', 'the site was deleted');
   return toSite(row);
 }
+
+/**
+ * Records the embedder whose vectors the site now holds (after its first ingest, or a reindex):
+ * searches and later writes are checked against it. Call it inside the transaction that holds
+ * the site lock and writes those vectors.
+ */
+export async function setSiteEmbedder(
+  client: pg.PoolClient,
+  siteId: number,
+  embedder: { id: string; dimension: number },
+): Promise<void> {
+  await client.query('update sites set embedder = $2, embedding_dim = $3 where id = $1', [
+    siteId,
+    embedder.id,
+    embedder.dimension,
+  ]);
+}
+
+/** How many sites exist (a first start seeds the demo site only into an empty database). */
+export async function countSites(db: pg.Pool): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('select count(*)::int as n from sites');
+  return rows[0]?.n ?? 0;
+}

@@ -196,6 +196,18 @@ export async function renewWebSourceLease(
   );
 }
 
+/**
+ * Takes the transaction-scoped advisory lock `key` if no other session holds it; false when one
+ * does (another origin's scheduler is claiming this tick). Released at commit or rollback.
+ */
+export async function tryTransactionLock(client: pg.PoolClient, key: number): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    'select pg_try_advisory_xact_lock($1) as ok',
+    [key],
+  );
+  return rows[0]?.ok === true;
+}
+
 /** Ids of scheduled sources whose next run has come and that no run holds, oldest first. */
 export async function dueWebSourceIds(db: pg.PoolClient, limit: number): Promise<number[]> {
   const { rows } = await db.query<{ id: string }>(

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
+import type { Services } from '../../services.js';
 
 /**
  * The console's policy: its own script, style and API only; no inline code, no frames, no

@@ -2,13 +2,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
+import { CSRF_HEADER } from '../../admin/bearer.js';
 import { SESSION_COOKIE } from '../../admin/session.js';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
 import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import { enforceLimits } from '../../limits/enforce.js';
-import { CSRF_HEADER } from '../../middleware/admin-auth.js';
+import type { Services } from '../../services.js';
 
 const SignInBody = z.object({ token: z.string().min(1).max(512) }).strict();
 

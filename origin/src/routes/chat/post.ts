@@ -1,14 +1,11 @@
 import type { Context, Hono } from 'hono';
 import type { Gauge } from 'prom-client';
 import { z } from 'zod';
+import { budgetOf, type ReaderEnv } from '../../app-env.js';
 import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
-import { runChatTurn } from '../../chat/turn.js';
-import type { AppEnv, Services } from '../../context.js';
 import { AppError } from '../../errors.js';
-import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
-import { checkClientBudget, enforceLimits } from '../../limits/enforce.js';
-import { siteOfRoute } from '../../middleware/reader-access.js';
+import type { Services } from '../../services.js';
 import { openConversation } from '../../store/conversations.js';
 
 export const ChatBody = z
@@ -31,19 +28,17 @@ const encoder = new TextEncoder();
  * event.
  *
  * A reader's request is refused, cheapest check first: a client already over its budget before
- * its body is read, a body over `READER_BODY_MAX_BYTES` before it is held whole, a bad body or an
+ * its body is read (by `readerLimits`, with the `resume` budget for a resume), a body over `READER_BODY_MAX_BYTES` before it is held whole, a bad body or an
  * unknown conversation before any budget is spent. Only a question that will be answered spends
  * the client's, the site's and the conversation's budgets.
  */
-export function registerChat(app: Hono<AppEnv>, services: Services): void {
-  const { config, limits } = services;
-  app.post('/api/v1/sites/:site/chat', async (c) => {
-    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
-    const reader = c.get('access') !== 'admin';
-    const client = readerKey(c, config);
+export function registerChat(app: Hono<ReaderEnv>, services: Services): void {
+  const { config } = services;
+  app.post('/:site/chat', async (c) => {
+    const site = c.get('site');
     const lastEventId = c.req.header('last-event-id');
     if (lastEventId !== undefined) {
-      if (reader) await enforceLimits(limits, 'resume', { siteId: site.id, clientKey: client });
+      await budgetOf(c)();
       const conversationId = await resumedConversation(c, config.READER_BODY_MAX_BYTES);
       const resumed = services.chat.registry.resume(lastEventId, site.id, conversationId);
       if (resumed === null)
@@ -59,7 +54,6 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
         services.metrics.sseStreams,
       );
     }
-    if (reader) await checkClientBudget(limits, 'chat', client);
     const body = parseWith(ChatBody, await readJson(c, config.READER_BODY_MAX_BYTES));
     const conversationId = await openConversation(
       services.db.pool,
@@ -76,19 +70,14 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
       throw error;
     });
     services.chat.registry.ensureRoom();
-    if (reader) {
-      await enforceLimits(limits, 'chat', {
-        siteId: site.id,
-        clientKey: client,
-        conversationId: body.conversationId,
-      });
-    }
+    await budgetOf(c)(body.conversationId);
     const stream = services.chat.registry.create({ siteId: site.id, conversationId });
-    void runChatTurn(
-      stream,
-      { site, conversationId, message: body.message, requestId: c.get('requestId') },
-      services.chat.deps,
-    );
+    void services.chat.service.runTurn(stream, {
+      site,
+      conversationId,
+      message: body.message,
+      requestId: c.get('requestId'),
+    });
     return sse(c, stream, 0, services.chat.pingMs, services.metrics.sseStreams);
   });
 }
@@ -97,7 +86,7 @@ export function registerChat(app: Hono<AppEnv>, services: Services): void {
  * The conversation a resume names in its body (the client repeats its question's POST), if any:
  * a resume must then belong to it. A body that is not a valid question names none.
  */
-async function resumedConversation(c: Context<AppEnv>, maxBytes: number) {
+async function resumedConversation(c: Context<ReaderEnv>, maxBytes: number) {
   let raw: unknown;
   try {
     raw = await readJson(c, maxBytes);
@@ -111,7 +100,7 @@ async function resumedConversation(c: Context<AppEnv>, maxBytes: number) {
 
 /** The stream as a response that is never buffered: comment pings keep idle proxies from closing it. */
 function sse(
-  c: Context<AppEnv>,
+  c: Context<ReaderEnv>,
   stream: ChatStream,
   after: number,
   pingMs: number,

@@ -1,11 +1,12 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
 import { formatFromFileName } from '../../ingest/formats.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import type { IngestInput } from '../../services/ingestion.js';
+import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
 import { acceptedJob, prefersAsync } from '../jobs/json.js';
 import { documentJson, HttpUrl, Metadata, SiteName, Title } from '../schemas.js';
@@ -60,7 +61,7 @@ const UploadFields = z.object({
 export function registerCreateDocument(app: Hono<AppEnv>, services: Services): void {
   const limit = services.config.maxUploadBytes;
   app.post(
-    '/api/v1/sites/:site/documents',
+    '/:site/documents',
     bodyLimit({
       maxSize: limit,
       onError: () => {

@@ -1,12 +1,10 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
+import { budgetOf, type ReaderEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
 import { notifySite } from '../../feedback/webhook.js';
-import { readerKey } from '../../lib/client-ip.js';
 import { parseWith, readJson } from '../../lib/validate.js';
-import { enforceLimits } from '../../limits/enforce.js';
-import { siteOfRoute } from '../../middleware/reader-access.js';
+import type { Services } from '../../services.js';
 import { getAnswer, upsertFeedback } from '../../store/feedback.js';
 import { noNul } from '../schemas.js';
 
@@ -29,16 +27,13 @@ export const FeedbackBody = z
  * event) or the admin may vote; one vote per answer, which a later vote replaces. Readers spend
  * the same kind of exact per-client and per-site budget as chat (the `other` bucket).
  */
-export function registerFeedback(app: Hono<AppEnv>, services: Services): void {
-  app.post('/api/v1/sites/:site/messages/:messageId/feedback', async (c) => {
-    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
+export function registerFeedback(app: Hono<ReaderEnv>, services: Services): void {
+  app.post('/:site/messages/:messageId/feedback', async (c) => {
+    const site = c.get('site');
     const messageId = parseWith(MessageId, c.req.param('messageId'), 'messageId');
     const body = parseWith(FeedbackBody, await readJson(c));
+    await budgetOf(c)();
     if (c.get('access') !== 'admin') {
-      await enforceLimits(services.limits, 'other', {
-        siteId: site.id,
-        clientKey: readerKey(c, services.config),
-      });
       if (
         body.token === undefined ||
         !services.operator.feedbackTokens.verify(messageId, body.token)

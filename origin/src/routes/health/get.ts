@@ -1,6 +1,8 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
-import { isAdmin } from '../../middleware/admin-auth.js';
+import { isAdmin } from '../../admin/bearer.js';
+import type { AppEnv } from '../../app-env.js';
+import type { Services } from '../../services.js';
+import { ping } from '../../store/ping.js';
 
 const DB_CHECK_TIMEOUT_MS = 2_000;
 
@@ -53,7 +55,7 @@ async function pingDatabase(services: Services): Promise<void> {
     timer = setTimeout(() => reject(new Error('database ping timed out')), DB_CHECK_TIMEOUT_MS);
   });
   try {
-    await Promise.race([services.db.pool.query('select 1'), timeout]);
+    await Promise.race([ping(services.db.pool), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -1,8 +1,9 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { insightsReport } from '../../insights/report.js';
 import { parseWith } from '../../lib/validate.js';
+import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
 import { SiteName } from '../schemas.js';
 
@@ -16,7 +17,7 @@ export const InsightsQuery = z
  * questions), the most cited documents and those never cited.
  */
 export function registerGetInsights(app: Hono<AppEnv>, services: Services): void {
-  app.get('/api/v1/sites/:site/insights', async (c) => {
+  app.get('/:site/insights', async (c) => {
     const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
     const query = parseWith(InsightsQuery, c.req.query(), 'query');
     const report = await insightsReport(services.db.pool, services.embedder, site.id, {

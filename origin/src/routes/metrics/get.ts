@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { metricsAccess } from '../../observability/metrics-access.js';
+import type { Services } from '../../services.js';
 
 /**
  * `GET /metrics`: the Prometheus exposition of this process. Readable with the admin token, or

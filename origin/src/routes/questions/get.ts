@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { parseWith } from '../../lib/validate.js';
+import type { Services } from '../../services.js';
 import { type LoggedQuestion, listQuestions } from '../../store/questions.js';
 import { getSite } from '../../store/sites.js';
 import { MessageId } from '../feedback/post.js';
@@ -41,7 +42,7 @@ export function questionJson(q: LoggedQuestion) {
  * first; `nextBefore` is the cursor of the next page (null on the last).
  */
 export function registerGetQuestions(app: Hono<AppEnv>, services: Services): void {
-  app.get('/api/v1/sites/:site/questions', async (c) => {
+  app.get('/:site/questions', async (c) => {
     const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
     const query = parseWith(QuestionsQuery, c.req.query(), 'query');
     const questions = await listQuestions(services.db.pool, site.id, {

@@ -1,10 +1,8 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
-import { readerKey } from '../../lib/client-ip.js';
+import { budgetOf, type ReaderEnv } from '../../app-env.js';
 import { parseWith, readJson } from '../../lib/validate.js';
-import { checkClientBudget, enforceLimits } from '../../limits/enforce.js';
-import { siteOfRoute } from '../../middleware/reader-access.js';
+import type { Services } from '../../services.js';
 import { noNul } from '../schemas.js';
 
 const Scalar = z.union([noNul(z.string().max(1000)), z.number().finite(), z.boolean(), z.null()]);
@@ -49,18 +47,13 @@ export function searchBody(maxQueryChars: number) {
  * breakdown (vector rank and similarity, full-text rank and BM25 score, fused score, rerank
  * score), and whether the best one is relevant enough to answer from.
  */
-export function registerSearch(app: Hono<AppEnv>, services: Services): void {
+export function registerSearch(app: Hono<ReaderEnv>, services: Services): void {
   const schema = searchBody(services.config.MAX_QUERY_CHARS);
-  app.post('/api/v1/sites/:site/search', async (c) => {
-    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
-    const reader = c.get('access') !== 'admin';
-    const client = readerKey(c, services.config);
-    // Over budget: refused before the body is read. Spent only once the request is valid.
-    if (reader) await checkClientBudget(services.limits, 'search', client);
+  app.post('/:site/search', async (c) => {
+    const site = c.get('site');
+    // Over budget: refused before the body is read (`readerLimits`). Spent once it is valid.
     const body = parseWith(schema, await readJson(c, services.config.READER_BODY_MAX_BYTES));
-    if (reader) {
-      await enforceLimits(services.limits, 'search', { siteId: site.id, clientKey: client });
-    }
+    await budgetOf(c)();
     const started = performance.now();
     const source = body.filter?.source;
     const result = await services.search.search(site, {

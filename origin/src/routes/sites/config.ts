@@ -1,6 +1,5 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
-import { siteOfRoute } from '../../middleware/reader-access.js';
+import type { ReaderEnv } from '../../app-env.js';
 import { readerSettings } from './settings.js';
 
 /** The body of `GET /api/v1/sites/:site/config`: what a reader's front end needs, nothing more. */
@@ -19,9 +18,9 @@ export interface ReaderConfig {
  * chat site, with the site's public key from an allowed origin (like chat). No key, origin list,
  * webhook or count is ever in it.
  */
-export function registerSiteConfig(app: Hono<AppEnv>, services: Services): void {
-  app.get('/api/v1/sites/:site/config', async (c) => {
-    const site = await siteOfRoute(services.db.pool, c.req.param('site'));
+export function registerSiteConfig(app: Hono<ReaderEnv>): void {
+  app.get('/:site/config', async (c) => {
+    const site = c.get('site');
     const body: ReaderConfig = {
       site: { name: site.name, title: site.title, ...readerSettings(site) },
     };

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { parseWith, readJson } from '../../lib/validate.js';
+import type { Services } from '../../services.js';
 import { updateSite } from '../../store/sites.js';
 import { OriginString, SiteName, siteJson, Title } from '../schemas.js';
 import { SiteSettingsPatch } from './settings.js';
@@ -18,7 +19,7 @@ export const UpdateSiteBody = z
 /** `PATCH /api/v1/sites/:site`: title, allowed origins, rotation of the public key, and
  * settings (merged; a null value removes a key). */
 export function registerUpdateSite(app: Hono<AppEnv>, services: Services): void {
-  app.patch('/api/v1/sites/:site', async (c) => {
+  app.patch('/:site', async (c) => {
     const name = parseWith(SiteName, c.req.param('site'), 'site');
     const body = parseWith(UpdateSiteBody, await readJson(c));
     const site = await updateSite(services.db.pool, name, {

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { parseWith, readJson } from '../../lib/validate.js';
+import type { Services } from '../../services.js';
 import { createSite } from '../../store/sites.js';
 import { OriginString, SiteName, siteJson, Title } from '../schemas.js';
 
@@ -13,7 +14,7 @@ export const CreateSiteBody = z.object({
 
 /** `POST /api/v1/sites`: creates a site (a knowledge base) with a new public key. */
 export function registerCreateSite(app: Hono<AppEnv>, services: Services): void {
-  app.post('/api/v1/sites', async (c) => {
+  app.post('/', async (c) => {
     const body = parseWith(CreateSiteBody, await readJson(c));
     const site = await createSite(services.db.pool, {
       name: body.name,

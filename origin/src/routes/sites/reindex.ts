@@ -1,14 +1,15 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { parseWith } from '../../lib/validate.js';
 import { reindexSite } from '../../services/reindex.js';
+import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
 import { acceptedJob, prefersAsync } from '../jobs/json.js';
 import { SiteName } from '../schemas.js';
 
 /** `POST /api/v1/sites/:site/reindex`: re-embeds the site with the embedder this origin serves. */
 export function registerReindexSite(app: Hono<AppEnv>, services: Services): void {
-  app.post('/api/v1/sites/:site/reindex', async (c) => {
+  app.post('/:site/reindex', async (c) => {
     const name = parseWith(SiteName, c.req.param('site'), 'site');
     const site = await getSite(services.db.pool, name);
     if (prefersAsync(c)) {

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { siteWebhookSecret } from '../../feedback/webhook.js';
 import { parseWith } from '../../lib/validate.js';
+import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
 import { SiteName } from '../schemas.js';
 
@@ -10,7 +11,7 @@ import { SiteName } from '../schemas.js';
  * go (`settings.webhookUrl`), and the secret that signs them, to check `X-Ragedge-Signature`.
  */
 export function registerGetWebhook(app: Hono<AppEnv>, services: Services): void {
-  app.get('/api/v1/sites/:site/webhook', async (c) => {
+  app.get('/:site/webhook', async (c) => {
     const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
     const url = site.settings.webhookUrl;
     c.header('Cache-Control', 'no-store');

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { parseWith, readJson } from '../../lib/validate.js';
+import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
 import { insertWebSource } from '../../store/web-sources.js';
 import { SiteName } from '../schemas.js';
@@ -9,7 +10,7 @@ import { createSourceBody, sourceJson } from './schema.js';
 /** `POST /api/v1/sites/:site/sources`: adds a web source (a sitemap, or a crawl from a start URL). */
 export function registerCreateSource(app: Hono<AppEnv>, services: Services): void {
   const Body = createSourceBody(services.config.SYNC_MAX_PAGES);
-  app.post('/api/v1/sites/:site/sources', async (c) => {
+  app.post('/:site/sources', async (c) => {
     const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
     const body = parseWith(Body, await readJson(c));
     const url = body.sitemap ?? body.url!;

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
 import { parseWith, readJson } from '../../lib/validate.js';
+import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
 import { listWebSources } from '../../store/web-sources.js';
 import { acceptedJob, prefersAsync } from '../jobs/json.js';
@@ -13,7 +14,7 @@ import { SyncBody } from './schema.js';
  * another, and answers with what each run did. `dryRun` fetches and compares but stores nothing.
  */
 export function registerSyncSources(app: Hono<AppEnv>, services: Services): void {
-  app.post('/api/v1/sites/:site/sync', async (c) => {
+  app.post('/:site/sync', async (c) => {
     const site = await getSite(services.db.pool, parseWith(SiteName, c.req.param('site'), 'site'));
     // The body is optional: without one, every source of the site syncs.
     const hasBody = c.req.header('content-type') !== undefined;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Hono } from 'hono';
-import type { AppEnv, Services } from '../../context.js';
+import type { AppEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
+import type { Services } from '../../services.js';
 
 /** The built widget in memory, keyed by the file's size and mtime so a rebuild is picked up. */
 interface WidgetFile {
