@@ -14,6 +14,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
+            'contract/**/*.test.ts',
+            'edge-worker/src/**/*.test.ts',
             'origin/src/**/*.test.ts',
             'origin/tools/**/*.test.ts',
             'scripts/**/*.test.ts',

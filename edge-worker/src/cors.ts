@@ -1,8 +1,7 @@
-/** The widget's endpoints, which third-party pages call cross-origin. */
-export const READER_ROUTE =
-  /^\/api\/v1\/sites\/[^/]+\/(chat|search|config|messages\/[^/]+\/feedback)$/;
+import { READER_CORS, READER_ROUTE } from '../../contract/routes.js';
 
-const ALLOWED_HEADERS = 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id';
+/** The widget's endpoints, which third-party pages call cross-origin (declared in the contract). */
+export { READER_ROUTE };
 
 /**
  * Answers a widget's CORS preflight at the edge, so that it never costs a round trip to the VPS.
@@ -14,9 +13,9 @@ export function preflight(request: Request): Response {
   const headers = new Headers({ Vary: 'Origin', 'Cache-Control': 'no-store' });
   if (origin !== null) {
     headers.set('Access-Control-Allow-Origin', origin);
-    headers.set('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-    headers.set('Access-Control-Allow-Headers', ALLOWED_HEADERS);
-    headers.set('Access-Control-Max-Age', '600');
+    headers.set('Access-Control-Allow-Methods', READER_CORS.methods);
+    headers.set('Access-Control-Allow-Headers', READER_CORS.allowHeaders);
+    headers.set('Access-Control-Max-Age', READER_CORS.maxAge);
   }
   return new Response(null, { status: 204, headers });
 }
@@ -33,6 +32,6 @@ export function readableByPage(request: Request, response: Response): void {
   if (response.headers.has('Access-Control-Allow-Origin')) return;
   if (response.status < 400 && !response.headers.has('X-Edge-Fallback')) return;
   response.headers.set('Access-Control-Allow-Origin', origin);
-  response.headers.set('Access-Control-Expose-Headers', 'X-Request-Id, Retry-After');
+  response.headers.set('Access-Control-Expose-Headers', READER_CORS.exposeHeaders);
   response.headers.append('Vary', 'Origin');
 }

@@ -1,16 +1,12 @@
-/** The Worker's bindings, as declared in the top-level `wrangler.toml`. */
-export interface Env {
-  /** One origin URL, or several separated by commas. */
-  ORIGIN_URL: string;
-  ORIGIN_TIMEOUT_MS?: string;
-  RETRY_AFTER_SECONDS?: string;
-  MAINTENANCE_CACHE_MS?: string;
+/**
+ * The Worker's bindings: those `wrangler.toml` declares, typed by `wrangler types` into
+ * `worker-configuration.d.ts` (`npm run types:edge`; scripts/edge-types.test.ts fails when it is stale), and the
+ * secret, which is never in `wrangler.toml`. The assets binding is absent where the Worker runs
+ * without the site (tests of the API alone).
+ */
+export interface Env extends Omit<WranglerEnv, 'ASSETS'> {
   /** A Worker secret (`wrangler secret put`), never a `[vars]` entry. */
   EDGE_SHARED_SECRET?: string;
-  FLAGS: KVNamespace;
-  CHAT_LIMITER: RateLimit;
-  SEARCH_LIMITER: RateLimit;
-  API_LIMITER: RateLimit;
   ASSETS?: Fetcher;
 }
 

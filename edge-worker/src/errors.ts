@@ -1,12 +1,9 @@
-/** The one error shape, the same as the origin's: `{ error: { code, message, requestId } }`. */
-export interface ErrorBody {
-  error: { code: string; message: string; requestId: string };
-}
+import type { ErrorBody, ErrorCode } from '../../contract/errors.js';
 
-/** A JSON error response in the one shape. */
+/** A JSON error response in the one shape (the contract's `ErrorBody`, as the origin sends it). */
 export function errorResponse(
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   requestId: string,
   headers: Record<string, string> = {},

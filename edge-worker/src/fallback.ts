@@ -24,9 +24,12 @@ export function audienceOf(request: Request): Audience {
   return 'api';
 }
 
-/** The streaming reader's error event for `reason`. */
-export function streamError(reason: FallbackReason, retryAfter: number): StreamError {
-  return { code: reason, message: MESSAGES[reason], retryAfter };
+/**
+ * The streaming reader's error event for `reason`. `retryAfterSeconds` is the `Retry-After` the
+ * edge sends in headers; in the event, as in every body, the wait is in milliseconds.
+ */
+export function streamError(reason: FallbackReason, retryAfterSeconds: number): StreamError {
+  return { code: reason, message: MESSAGES[reason], retryAfterMs: retryAfterSeconds * 1000 };
 }
 
 /**

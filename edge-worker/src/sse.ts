@@ -1,11 +1,15 @@
+import type { StreamErrorEvent } from '../../contract/stream.js';
+
 const encoder = new TextEncoder();
 
-/** What a chat reader is told when the edge has to end or replace a stream. */
-export interface StreamError {
+/**
+ * What a chat reader is told when the edge has to end or replace a stream: the contract's `error`
+ * event, with the wait in milliseconds like the origin's.
+ */
+export type StreamError = StreamErrorEvent & {
   code: 'maintenance' | 'origin_unavailable';
-  message: string;
-  retryAfter: number;
-}
+  retryAfterMs: number;
+};
 
 /**
  * One `error` event framed as the origin frames its events (`event:` then `data:` with JSON on one
@@ -56,7 +60,7 @@ export function guardEventStream(
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (ended) return;
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch {

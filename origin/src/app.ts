@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import { READER_BASE } from '../../contract/routes.js';
 import type { AppEnv, ReaderEnv } from './app-env.js';
 import { accessLog } from './middleware/access-log.js';
 import { adminAuth } from './middleware/admin-auth.js';
@@ -55,7 +56,7 @@ export function createApp(services: Services): Hono<AppEnv> {
 
   // Reader routes first: each of their paths is answered by the reader app (a method it does not
   // serve is a 404 there), so the admin app's guard never sees them.
-  app.route('/api/v1/sites', readerApp(services));
+  app.route(READER_BASE, readerApp(services));
   app.route('/api/v1/sites', adminApp(services));
   registerChatSite(app, services);
 

@@ -1,9 +1,13 @@
+import type { ErrorCode as WireErrorCode } from '../../contract/errors.js';
+
+export { type ErrorBody, errorBody } from '../../contract/errors.js';
+
 import { HTTPException } from 'hono/http-exception';
 
 /**
  * The one error type of the origin. Every failure a client can see is an `AppError` with a code
- * from `STATUS_BY_CODE`; the `onError` handler in `app.ts` turns it into the one JSON shape
- * `{ "error": { "code", "message", "requestId" } }`.
+ * from `STATUS_BY_CODE`; the `onError` handler in `app.ts` turns it into the one JSON shape,
+ * the contract's `ErrorBody`: `{ "error": { "code", "message", "requestId" } }`.
  */
 export const STATUS_BY_CODE = {
   bad_request: 400,
@@ -24,7 +28,7 @@ export const STATUS_BY_CODE = {
   overloaded: 503,
   /** The database cannot be reached right now (down, restarting, connection lost). */
   database_unavailable: 503,
-} as const;
+} as const satisfies { [Code in WireErrorCode]?: number };
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
 
@@ -46,15 +50,6 @@ export class AppError extends Error {
     this.status = STATUS_BY_CODE[code];
     this.headers = options?.headers ?? {};
   }
-}
-
-/** The JSON body of every error response. */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; requestId: string };
-}
-
-export function errorBody(code: ErrorCode, message: string, requestId: string): ErrorBody {
-  return { error: { code, message, requestId } };
 }
 
 /** Error codes of node and PostgreSQL that mean "the database cannot be reached right now". */

@@ -10,6 +10,7 @@ import { buildServices, type Runtime } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import type { Embedder } from '../src/embedders/types.js';
 import { createLogger, type Logger } from '../src/logger.js';
+import { checkContract } from './contract-check.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -122,7 +123,10 @@ export async function startHarness(
       body = JSON.stringify(opts.json);
       headers['content-type'] ??= 'application/json';
     }
-    return Promise.resolve(app.request(path, { method, headers, body })) as Promise<TestResponse>;
+    return Promise.resolve(app.request(path, { method, headers, body })).then(async (response) => {
+      await checkContract(method, path, response);
+      return response;
+    }) as Promise<TestResponse>;
   };
   let siteCounter = 0;
   return {

@@ -1,3 +1,5 @@
+import { ChatStreamEvent } from '../../contract/stream.js';
+
 /** One parsed Server-Sent Event, or a comment line (`: ping`). */
 export interface SseItem {
   id?: string;
@@ -11,11 +13,18 @@ export interface SseItem {
 
 /**
  * Reads a text/event-stream body as it arrives, calling `onItem` per event or comment, until the
- * stream ends, `stop` returns true, or `timeoutMs` passes (then the reader is cancelled).
+ * stream ends, `stop` returns true, or `timeoutMs` passes (then the reader is cancelled). Every
+ * event is parsed with the contract's `ChatStreamEvent` schema, so that each test reading a chat
+ * stream also checks what the origin (or the edge) sent against the contract; `contract: false`
+ * is only for streams of a stand-in origin that sends events of its own.
  */
 export async function readSse(
   body: ReadableStream<Uint8Array>,
-  options: { timeoutMs?: number; stop?: (item: SseItem, all: SseItem[]) => boolean } = {},
+  options: {
+    timeoutMs?: number;
+    stop?: (item: SseItem, all: SseItem[]) => boolean;
+    contract?: boolean;
+  } = {},
 ): Promise<SseItem[]> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -39,6 +48,9 @@ export async function readSse(
           else if (line.startsWith('data: ')) item.data = JSON.parse(line.slice(6));
           else if (line.startsWith('retry: ')) item.retry = Number(line.slice(7));
         }
+        if (options.contract !== false && item.event !== undefined) {
+          checkEvent(item);
+        }
         items.push(item);
         if (options.stop?.(item, items) === true) {
           await reader.cancel();
@@ -48,9 +60,22 @@ export async function readSse(
       }
     }
     return items;
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Throws, naming the event and the first problem, when `item` is not an event of the contract. */
+function checkEvent(item: SseItem): void {
+  const parsed = ChatStreamEvent.safeParse({ event: item.event, data: item.data });
+  if (parsed.success) return;
+  const issue = parsed.error.issues[0]!;
+  throw new Error(
+    `the ${item.event} event breaks the contract at ${issue.path.join('.') || '(root)'}: ${issue.message} (${JSON.stringify(item.data)})`,
+  );
 }
 
 /** The concatenated text of the `token` events. */

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamError } from '../../edge-worker/src/fallback.js';
+import { errorFrame } from '../../edge-worker/src/sse.js';
 import { type ChatFailure, type Source, streamChat } from './chat.js';
 
 /**
@@ -176,7 +178,8 @@ describe('streamChat', () => {
   it('tells maintenance (no retry) from an unreachable origin (retried with backoff)', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(frame('', 'error', { code: 'maintenance', message: 'back soon', retryAfter: 30 }));
+      // The edge's own event, as it builds it (its `Retry-After` of 30 s is 30000 ms in the event).
+      res.end(errorFrame(streamError('maintenance', 30)));
     };
     const maintenance = await run(undefined, [5, 5]);
     expect(maintenance.failures).toEqual([

@@ -1,22 +1,26 @@
+import type {
+  ChatRequest as ChatRequestBody,
+  ChatStreamEvent,
+  DoneEvent,
+  FeedbackRequest,
+  MetaEvent,
+  ReaderSiteConfig,
+  ReaderSource,
+} from '../../contract/index.js';
 import type { StringKey } from './i18n.js';
 import { createSseParser } from './sse.js';
 
-/** A source as the origin sends it in the `sources` event. */
-export interface Source {
-  n: number;
-  title: string;
-  url: string | null;
-  headingPath?: string[];
-  snippet?: string;
-}
+/**
+ * What the front ends read of a source of the `sources` event (see the contract): a conversation
+ * kept from an earlier version may lack the optional parts.
+ */
+export type Source = Pick<ReaderSource, 'n' | 'title' | 'url'> &
+  Partial<Pick<ReaderSource, 'headingPath' | 'snippet'>>;
 
-/** The `done` event: how the answer ended, which sources it cites, and its feedback handle. */
-export interface Done {
-  finishReason?: 'stop' | 'no_answer';
-  cited?: number[];
-  messageId?: string;
-  feedbackToken?: string;
-}
+/** What the front ends keep of the `done` event: how it ended, what it cites, its feedback handle. */
+export type Done = Partial<
+  Pick<DoneEvent, 'finishReason' | 'cited' | 'messageId' | 'feedbackToken'>
+>;
 
 /**
  * Why an answer (or the site's config) could not be had. `kind` names the reader's message in
@@ -29,13 +33,16 @@ export interface ChatFailure {
   >;
   code: string;
   status?: number;
-  /** Seconds to wait before asking again (HTTP 429 `Retry-After`). */
+  /**
+   * Seconds to wait before asking again, to tell the reader: the HTTP `Retry-After`, or an
+   * `error` event's `retryAfterMs` rounded up.
+   */
   retryAfter?: number;
   detail?: string;
 }
 
 export interface ChatHandlers {
-  meta(meta: { conversationId?: string; requestId?: string }): void;
+  meta(meta: Partial<MetaEvent>): void;
   sources(sources: Source[]): void;
   token(text: string): void;
   done(done: Done): void;
@@ -171,9 +178,12 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
       method: 'POST',
       headers,
       body: JSON.stringify(
-        request.conversationId === undefined
+        (request.conversationId === undefined
           ? { message: request.message }
-          : { message: request.message, conversationId: request.conversationId },
+          : {
+              message: request.message,
+              conversationId: request.conversationId,
+            }) satisfies ChatRequestBody,
       ),
       signal: request.signal,
       credentials: 'omit' as const,
@@ -200,29 +210,32 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
     }
     let again = false;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    const parse = createSseParser((event) => {
-      if (event.id !== '') lastId = event.id;
-      let data: Record<string, unknown>;
+    // The events' fields are the contract's: the tests feed every event the origin and the edge
+    // emit through this parser and check them against its schemas (the widget's size budget
+    // leaves no room for a schema library here).
+    const parse = createSseParser((sse) => {
+      if (sse.id !== '') lastId = sse.id;
+      let e: ChatStreamEvent;
       try {
-        data = JSON.parse(event.data) as Record<string, unknown>;
+        e = { event: sse.event, data: JSON.parse(sse.data) } as ChatStreamEvent;
       } catch {
         return;
       }
-      if (event.event === 'meta') on.meta(data);
-      else if (event.event === 'sources') on.sources((data.sources as Source[]) ?? []);
-      else if (event.event === 'token') on.token(String(data.text ?? ''));
-      else if (event.event === 'done') {
+      if (e.event === 'meta') on.meta(e.data);
+      else if (e.event === 'sources') on.sources(e.data.sources ?? []);
+      else if (e.event === 'token') on.token(String(e.data.text ?? ''));
+      else if (e.event === 'done') {
         finished = true;
-        on.done(data as Done);
-      } else if (event.event === 'error') {
-        const code = String(data.code ?? 'internal');
+        on.done(e.data);
+      } else if (e.event === 'error') {
+        const { code } = e.data;
+        // Every retry hint in an event is in milliseconds, from the origin and the edge alike.
+        const waitMs = e.data.retryAfterMs;
         if (code === 'shutting_down') {
-          askAgainAfter = Math.min(Math.max(Number(data.retryAfterMs) || 1000, 100), 10_000);
+          askAgainAfter = Math.min(Math.max(waitMs ?? 1000, 100), 10_000);
           return;
         }
-        const retryAfter =
-          Number(data.retryAfter) || Math.ceil(Number(data.retryAfterMs) / 1000) || undefined;
-        const failure = classify(code, 0, retryAfter);
+        const failure = classify(code, 0, waitMs && Math.ceil(waitMs / 1000));
         const delay = backoff[unreachableTries];
         // The edge's stream for "origin unavailable" before any answer: wait and ask again.
         if (failure.kind === 'unreachable' && lastId === '' && delay !== undefined) {
@@ -275,14 +288,8 @@ export async function fetchConfig(
   }
 }
 
-/** What the origin tells readers about a site. */
-export interface SiteConfig {
-  name: string;
-  title: string;
-  suggestions: string[];
-  handoffUrl: string | null;
-  lang: string | null;
-}
+/** What the origin tells readers about a site (the contract's `GET …/config` body). */
+export type SiteConfig = ReaderSiteConfig;
 
 /**
  * Records a reader's vote on an answer (`POST …/messages/:id/feedback` with the answer's feedback
@@ -307,7 +314,7 @@ export async function sendFeedback(
           rating,
           ...(comment ? { comment: comment.slice(0, 1000) } : {}),
           ...(done.feedbackToken ? { token: done.feedbackToken } : {}),
-        }),
+        } satisfies FeedbackRequest),
         credentials: 'omit',
       },
     );

@@ -56,7 +56,17 @@ export function answerCacheContract(
   it('returns the answer with its sources and citations intact', async () => {
     const stored: CachedAnswer = {
       answer: 'See [1].',
-      sources: [{ url: 'https://example.com/a', title: 'A' }],
+      sources: [
+        {
+          n: 1,
+          documentId: '3',
+          title: 'A',
+          headingPath: ['Intro'],
+          snippet: 'About A.',
+          source: 'a.md',
+          url: 'https://example.com/a',
+        },
+      ],
       cited: [1],
       createdAt: 1_700_000_000_000,
     };

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { ReaderSource } from '../../../contract/stream.js';
 
 /** An answer as the chat route streamed it, kept to replay for the same or a similar question. */
 export interface CachedAnswer {
   answer: string;
-  sources: unknown[];
+  /** The `sources` event's sources, replayed as they were sent. */
+  sources: ReaderSource[];
   cited: number[];
   createdAt: number;
 }
@@ -55,7 +57,8 @@ export const SEMANTIC_CANDIDATES = 3;
 
 export const cachedAnswerSchema = z.object({
   answer: z.string(),
-  sources: z.array(z.unknown()),
+  // An entry of another shape (written by an older version) is a miss, never a bad event.
+  sources: z.array(ReaderSource),
   cited: z.array(z.number()),
   createdAt: z.number(),
 });

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import type { ChatEventData, ChatEventName } from '../../../contract/stream.js';
 import { AppError } from '../errors.js';
 
-export type ChatEventName = 'meta' | 'sources' | 'token' | 'done' | 'error';
+export type { ChatEventName };
 
-/** One Server-Sent Event of a chat answer; `id` is `<stream id>.<sequence>`. */
+/** One Server-Sent Event of a chat answer (see the contract); `id` is `<stream id>.<sequence>`. */
 export interface ChatEvent {
   id: string;
   event: ChatEventName;
-  data: unknown;
+  data: ChatEventData;
   /** Milliseconds an EventSource should wait before it reconnects (the SSE `retry:` field). */
   retry?: number;
 }
@@ -63,7 +64,7 @@ export class ChatStream {
     return this.controller.signal;
   }
 
-  emit(event: ChatEventName, data: unknown, retry?: number): void {
+  emit<E extends ChatEventName>(event: E, data: ChatEventData<E>, retry?: number): void {
     if (this.finished || this.interrupted) return;
     this.sequence += 1;
     const entry: ChatEvent = { id: `${this.id}.${this.sequence}`, event, data };
@@ -86,7 +87,7 @@ export class ChatStream {
    * Ends the stream for its readers now, with a last `error` event carrying `retry`, and aborts
    * the answer; the answer still stores what was said before it calls `finish`.
    */
-  interrupt(data: unknown, retry: number): void {
+  interrupt(data: ChatEventData<'error'>, retry: number): void {
     if (this.finished || this.interrupted) return;
     this.emit('error', data, retry);
     this.interrupted = true;
@@ -146,7 +147,7 @@ export class StreamRegistry {
 
   /**
    * For a graceful shutdown: refuses new streams, tells every running one's readers to reconnect
-   * after `retryAfterMs` (an `error` event `shutting_down` with `retry:`), aborts the answers, and
+   * after `retryAfterMs` (an `error` event `shutting_down` with `retry:` and `retryAfterMs`), aborts the answers, and
    * waits at most `timeoutMs` for them to store what they said. Returns how many were told.
    */
   async shutdown(retryAfterMs: number, timeoutMs: number): Promise<number> {

@@ -1,3 +1,4 @@
+import type { DoneEvent } from '../../../contract/stream.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TurnSource } from './sources.js';
 import type { ChatStream } from './stream-registry.js';
@@ -37,7 +38,7 @@ export class Transcript {
   }
 
   /** The `done` event's data as the answer finishes (before it is stored). */
-  done(finishReason: 'stop' | 'no_answer'): Record<string, unknown> {
+  done(finishReason: DoneEvent['finishReason']): DoneEvent {
     return { finishReason, latencyMs: this.elapsedMs(), tokens: this.tokens, cited: this.cited };
   }
 

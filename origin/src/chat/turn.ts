@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChatStreamEvent, StreamErrorEvent } from '../../../contract/stream.js';
 import { CitationFilter } from '../answer/citations.js';
 import { LinkFilter } from '../answer/links.js';
 import {
@@ -58,7 +59,7 @@ interface Ending {
   /** Complete, but nothing relevant was found: the refusal was said instead of an answer. */
   noAnswer: boolean;
   /** Sent last, after the exchange is stored: a reader who sees it can ask a follow-up at once. */
-  final: { event: 'done' | 'error'; data: Record<string, unknown> };
+  final: Extract<ChatStreamEvent, { event: 'done' | 'error' }>;
 }
 
 /**
@@ -236,11 +237,7 @@ export class ChatService {
     };
   }
 
-  private errorData(
-    error: unknown,
-    signal: AbortSignal,
-    input: ChatTurnInput,
-  ): Record<string, unknown> {
+  private errorData(error: unknown, signal: AbortSignal, input: ChatTurnInput): StreamErrorEvent {
     const { logger } = this.deps;
     if (signal.aborted) return { code: 'cancelled', message: 'The answer was stopped.' };
     if (error instanceof AnswerError) {

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { READER_CORS, READER_PATHS } from '../../../contract/routes.js';
 import { bearerToken } from '../admin/bearer.js';
 import type { AdminSessions } from '../admin/session.js';
 import type { ReaderEnv } from '../app-env.js';
@@ -9,22 +10,13 @@ import { SiteName, siteOfRoute } from '../sites/route-site.js';
 import { PUBLIC_KEY, type Site } from '../store/sites.js';
 import { sessionAdmin } from './admin-auth.js';
 
-/**
- * The routes readers reach with a site's public key, under `/api/v1/sites`: chat, search, the
- * reader config and the feedback on an answer. `readerAccess` guards each of them.
- */
-export const READER_PATHS = [
-  '/:site/chat',
-  '/:site/search',
-  '/:site/config',
-  '/:site/messages/:messageId/feedback',
-] as const;
+export { READER_PATHS };
 
 const CORS_HEADERS = {
-  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id',
-  'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After',
-  'Access-Control-Max-Age': '600',
+  'Access-Control-Allow-Methods': READER_CORS.methods,
+  'Access-Control-Allow-Headers': READER_CORS.allowHeaders,
+  'Access-Control-Expose-Headers': READER_CORS.exposeHeaders,
+  'Access-Control-Max-Age': READER_CORS.maxAge,
 };
 
 /**

@@ -1,17 +1,11 @@
 import { z } from 'zod';
+import { noNul } from '../../../contract/requests.js';
 import type { DocumentRecord } from '../store/documents.js';
 import type { Site, SiteWithCounts } from '../store/sites.js';
 
-/**
- * Refuses U+0000 in text bound for the database: PostgreSQL rejects it in `text` and `jsonb`, and
- * on the embedded PGlite the failed statement also breaks the connection for the next queries.
- */
-export function noNul<S extends z.ZodString>(schema: S) {
-  return schema.refine((value) => !value.includes('\u0000'), 'must not contain NUL characters');
-}
-
 /** A site's name: its handle in URLs (defined beside the lookup that reads it from a path). */
 export { SiteName } from '../sites/route-site.js';
+export { noNul };
 
 /** An origin as browsers send it in the Origin header: scheme, host and optional port. */
 export const OriginString = z

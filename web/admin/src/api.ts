@@ -1,7 +1,4 @@
-/** The origin's error shape. */
-interface ErrorBody {
-  error?: { code?: string; message?: string };
-}
+import type { ErrorBody } from '../../../contract/errors.js';
 
 /** An API failure with the origin's message, shown to the operator as it is. */
 export class ApiError extends Error {
@@ -40,7 +37,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     cache: 'no-store',
   });
   if (response.status === 204) return undefined as T;
-  const parsed = (await response.json().catch(() => ({}))) as T & ErrorBody;
+  const parsed = (await response.json().catch(() => ({}))) as T & Partial<ErrorBody>;
   if (!response.ok) {
     if (response.status === 401 && path !== '/admin/session') onSignedOut();
     throw new ApiError(

@@ -1,24 +1,12 @@
 import type { Context, Hono } from 'hono';
 import type { Gauge } from 'prom-client';
-import { z } from 'zod';
+import { ChatRequest } from '../../../../contract/requests.js';
 import { budgetOf, type ReaderEnv } from '../../app-env.js';
 import { type ChatStream, sseFrame } from '../../chat/stream-registry.js';
 import { AppError } from '../../errors.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import type { Services } from '../../services.js';
 import { openConversation } from '../../store/conversations.js';
-
-export const ChatBody = z
-  .object({
-    message: z
-      .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(4000, 'must be at most 4000 characters')
-      .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters'),
-    conversationId: z.uuid('must be a conversation id from an earlier answer').optional(),
-  })
-  .strict();
 
 const encoder = new TextEncoder();
 
@@ -54,7 +42,7 @@ export function registerChat(app: Hono<ReaderEnv>, services: Services): void {
         services.metrics.sseStreams,
       );
     }
-    const body = parseWith(ChatBody, await readJson(c, config.READER_BODY_MAX_BYTES));
+    const body = parseWith(ChatRequest, await readJson(c, config.READER_BODY_MAX_BYTES));
     const conversationId = await openConversation(
       services.db.pool,
       site.id,
@@ -94,7 +82,7 @@ async function resumedConversation(c: Context<ReaderEnv>, maxBytes: number) {
     if (error instanceof AppError && error.code === 'payload_too_large') throw error;
     return undefined;
   }
-  const parsed = ChatBody.safeParse(raw);
+  const parsed = ChatRequest.safeParse(raw);
   return parsed.success ? parsed.data.conversationId : undefined;
 }
 

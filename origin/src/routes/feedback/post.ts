@@ -1,25 +1,11 @@
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import { FeedbackRequest, type FeedbackResponse, MessageId } from '../../../../contract/index.js';
 import { budgetOf, type ReaderEnv } from '../../app-env.js';
 import { AppError } from '../../errors.js';
 import { notifySite } from '../../feedback/webhook.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import type { Services } from '../../services.js';
 import { getAnswer, upsertFeedback } from '../../store/feedback.js';
-import { noNul } from '../schemas.js';
-
-/** An answer's message id, as the `done` event gives it. */
-export const MessageId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a message id from `done`');
-
-export const FeedbackBody = z
-  .object({
-    rating: z.enum(['up', 'down']),
-    comment: noNul(z.string().trim().max(1000, 'must be at most 1000 characters'))
-      .nullable()
-      .optional(),
-    token: z.string().max(100).optional(),
-  })
-  .strict();
 
 /**
  * `POST /api/v1/sites/:site/messages/:messageId/feedback`: a reader's vote on an answer, with an
@@ -31,7 +17,7 @@ export function registerFeedback(app: Hono<ReaderEnv>, services: Services): void
   app.post('/:site/messages/:messageId/feedback', async (c) => {
     const site = c.get('site');
     const messageId = parseWith(MessageId, c.req.param('messageId'), 'messageId');
-    const body = parseWith(FeedbackBody, await readJson(c));
+    const body = parseWith(FeedbackRequest, await readJson(c));
     await budgetOf(c)();
     if (c.get('access') !== 'admin') {
       if (
@@ -54,13 +40,14 @@ export function registerFeedback(app: Hono<ReaderEnv>, services: Services): void
         comment,
       });
     }
-    return c.json({
+    const response: FeedbackResponse = {
       feedback: {
         messageId: feedback.messageId,
         rating: feedback.rating,
         comment: feedback.comment,
         updatedAt: feedback.updatedAt.toISOString(),
       },
-    });
+    };
+    return c.json(response);
   });
 }

@@ -1,11 +1,11 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
+import { MessageId } from '../../../../contract/requests.js';
 import type { AppEnv } from '../../app-env.js';
 import { parseWith } from '../../lib/validate.js';
 import type { Services } from '../../services.js';
 import { type LoggedQuestion, listQuestions } from '../../store/questions.js';
 import { getSite } from '../../store/sites.js';
-import { MessageId } from '../feedback/post.js';
 import { SiteName } from '../schemas.js';
 
 export const QuestionsQuery = z

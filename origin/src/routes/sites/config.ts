@@ -1,17 +1,7 @@
 import type { Hono } from 'hono';
+import type { ReaderConfigResponse } from '../../../../contract/responses.js';
 import type { ReaderEnv } from '../../app-env.js';
 import { readerSettings } from './settings.js';
-
-/** The body of `GET /api/v1/sites/:site/config`: what a reader's front end needs, nothing more. */
-export interface ReaderConfig {
-  site: {
-    name: string;
-    title: string;
-    suggestions: string[];
-    handoffUrl: string | null;
-    lang: string | null;
-  };
-}
 
 /**
  * `GET /api/v1/sites/:site/config`: the site's title and reader settings for the widget and the
@@ -21,7 +11,7 @@ export interface ReaderConfig {
 export function registerSiteConfig(app: Hono<ReaderEnv>): void {
   app.get('/:site/config', async (c) => {
     const site = c.get('site');
-    const body: ReaderConfig = {
+    const body: ReaderConfigResponse = {
       site: { name: site.name, title: site.title, ...readerSettings(site) },
     };
     // Short, private: a changed setting reaches readers within a minute, and no shared cache
