@@ -121,6 +121,18 @@ describe(`search (${TEST_DB})`, () => {
     expect(body.results[0].scores.vectorRank).toBe(1);
   });
 
+  it('reads a misspelt word as the documents spell it, and leaves words they hold alone', async () => {
+    // "limitr" and "compresed" are in no document: full text finds them as "limiter" and "compressed".
+    const typo = await (await search({ query: 'limitr', k: 1, mode: 'fulltext' })).json();
+    expect(typo.results[0]?.title).toBe('Rate limits');
+    const two = await (await search({ query: 'compresed dumps', k: 1, mode: 'fulltext' })).json();
+    expect(two.results[0]?.title).toBe('Backups');
+    expect(two.results[0].scores.fulltextScore).toBeGreaterThan(
+      (await (await search({ query: 'dumps', k: 1, mode: 'fulltext' })).json()).results[0].scores
+        .fulltextScore,
+    );
+  });
+
   it('says when nothing relevant was found', async () => {
     const body = await (await search({ query: 'zebra marmalade saxophone', k: 3 })).json();
     expect(body.noGoodAnswer).toBe(true);

@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
-import { type FusedHit, fuseRanks, singleList } from './fusion.js';
+import { type FusedHit, fuseScores, singleList } from './fusion.js';
 import type { LexicalIndexes } from './lexical-indexes.js';
 import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
 import { type RankedLists, SearchExecution } from './search-execution.js';
@@ -19,6 +19,7 @@ import type {
   SearchResult,
   SearchSettings,
 } from './search-types.js';
+import { correctSpelling } from './spelling.js';
 
 // The shapes and the bound statement keep their old import path (`retrieval/search.js`).
 export { retrievalStatement } from './search-execution.js';
@@ -41,9 +42,9 @@ function toCandidate(hit: FusedHit): Candidate {
 const MAX_EF_SEARCH = 1000;
 
 /**
- * Hybrid retrieval's ranking policy: how deep each list is read, reciprocal rank fusion of the
- * vector and BM25 lists, then the top candidates reranked in process and the relevance gate.
- * The reads themselves (pgvector, postings, SQL) are `SearchExecution`'s.
+ * Hybrid retrieval's ranking policy: how deep each list is read, weighted fusion of the vector
+ * and BM25 lists' normalised scores, then the top candidates reranked in process and the
+ * relevance gate. The reads themselves (pgvector, postings, SQL) are `SearchExecution`'s.
  */
 export class SearchService {
   private readonly execution: SearchExecution;
@@ -97,8 +98,13 @@ export class SearchService {
     // A replica serves the site only once it has replayed the site's latest content.
     const pool = await readPoolFor(this.deps.db, site);
     const timer = this.deps.metrics?.retrievalDuration.startTimer({ mode: request.mode });
+    // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
+    const spelt = {
+      ...request,
+      query: await correctSpelling(pool, site.id, request.query),
+    };
     let candidates = this.fuse(
-      await this.execution.rankedLists(site, request, depth, vector, pool),
+      await this.execution.rankedLists(site, spelt, depth, vector, pool),
       depth,
     );
     timer?.();
@@ -120,7 +126,7 @@ export class SearchService {
         ? singleList(lexical!, 'fulltext', settings.rrfK)
         : lexical === null
           ? singleList(vector, 'vector', settings.rrfK)
-          : fuseRanks(vector, lexical, settings, depth);
+          : fuseScores(vector, lexical, settings, depth);
     return fused.map(toCandidate);
   }
 

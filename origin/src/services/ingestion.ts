@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { type ChunkWrite, deleteChunksOfDocuments, insertChunks } from '../store/chunks.js';
 import {
+  claimNameKeyedDocument,
   type DocumentRecord,
   deleteDocumentRow,
   findDocumentsBySources,
@@ -182,6 +183,9 @@ export class IngestionService {
             const replaced: number[] = [];
             let next = 0;
             for (const doc of changed) {
+              // A document of an old site stored under this file's bare name becomes this one.
+              if (doc.fileName !== null && !sources.includes(doc.fileName))
+                await claimNameKeyedDocument(client, site.id, doc.source, doc.fileName);
               const { document, created } = await upsertDocument(client, site.id, {
                 ...doc,
                 chunkCount: doc.chunks.length,
