@@ -9,6 +9,7 @@ import { buildOperator } from './bootstrap/operator.js';
 import { connectRedisClients, type RedisClients } from './bootstrap/redis.js';
 import { buildSearch } from './bootstrap/search.js';
 import type { Config } from './config.js';
+import type { VectorIndexBuilds } from './db/vector-index.js';
 import type { Embedder } from './embedders/types.js';
 import { notifySite } from './feedback/webhook.js';
 import { createJobs } from './jobs/index.js';
@@ -24,6 +25,8 @@ export interface Runtime extends Services {
   retention: RetentionJob;
   /** Where the admin token came from, for the start banner (never the token itself). */
   adminTokenOrigin: Omit<AdminToken, 'token'>;
+  /** Vector indexes built after first loads (benchmarks and tests flush them). */
+  vectorIndexes: VectorIndexBuilds;
   close(): Promise<void>;
 }
 
@@ -49,7 +52,7 @@ export async function buildServices(
       options.embedder,
     );
     const { admin, operator } = buildOperator(config, logger, embedder.model.id);
-    const { parser, ingestion } = buildIngestion(config, {
+    const { parser, ingestion, vectorIndexes } = buildIngestion(config, {
       db,
       embedder: embedder.serving,
       logger,
@@ -118,10 +121,12 @@ export async function buildServices(
       adminToken: admin.token,
       operator,
       adminTokenOrigin: { file: admin.file, source: admin.source },
+      vectorIndexes,
       version: VERSION,
       sync,
       jobs: jobs.queue,
       async close() {
+        vectorIndexes.close();
         operator.webhooks.close();
         retention.stop();
         await jobs.worker.stop();

@@ -106,6 +106,15 @@ export const ConfigSchema = z
      * PostgreSQL, Redis and the models. A site that does not fit is ranked in SQL.
      */
     SEARCH_INDEX_MEMORY_MB: int(0, 65_536, 256),
+    /**
+     * A first load of a dimension's vectors goes in without the HNSW index, built once the
+     * writes pause this long (0: the index is created before the first write and maintained row
+     * by row); at most VECTOR_INDEX_MAX_DEFER_MS after the load began.
+     */
+    VECTOR_INDEX_BUILD_IDLE_MS: int(0, 600_000, 10_000),
+    VECTOR_INDEX_MAX_DEFER_MS: int(0, 86_400_000, 300_000),
+    /** `maintenance_work_mem` of an index build: the graph of ~200k 384-d vectors fits in 512. */
+    VECTOR_INDEX_BUILD_MEMORY_MB: int(16, 8192, 512),
     BM25_K1: z.coerce.number().min(0).max(10).default(1.2),
     BM25_B: z.coerce.number().min(0).max(1).default(0.75),
     MAX_QUERY_CHARS: int(16, 10_000, 1000),

@@ -270,7 +270,13 @@ describe(`filtered search over many chunks (${TEST_DB})`, () => {
   const DOCS_PER_GROUP = 3;
   beforeAll(async () => {
     h = await startHarness({
-      env: { RERANKER: 'none', CHUNK_MAX_TOKENS: '48', CHUNK_OVERLAP_TOKENS: '0' },
+      // The plans below are read with the HNSW index in place from the first write.
+      env: {
+        RERANKER: 'none',
+        CHUNK_MAX_TOKENS: '48',
+        CHUNK_OVERLAP_TOKENS: '0',
+        VECTOR_INDEX_BUILD_IDLE_MS: '0',
+      },
     });
     await h.createSite('many');
     const docs = Array.from({ length: GROUPS * DOCS_PER_GROUP }, (_, i) => ({

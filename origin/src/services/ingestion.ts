@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import type { StatisticsRefresher } from '../db/statistics.js';
 import { withTransaction } from '../db/transaction.js';
-import { ensureVectorIndex } from '../db/vector-index.js';
+import { ensureVectorIndex, type VectorIndexBuilds } from '../db/vector-index.js';
 import { assertSiteEmbedder, embeddingText } from '../embedders/site-vectors.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
@@ -83,6 +83,8 @@ export interface IngestionDeps {
   metrics?: Pick<Metrics, 'ingestedChunks'>;
   /** Told of every committed bulk write, so that the planner's statistics follow large ingests. */
   statistics?: Pick<StatisticsRefresher, 'noteWrites'>;
+  /** Builds a dimension's vector index after its first bulk load; without it, before. */
+  vectorIndexes?: Pick<VectorIndexBuilds, 'beforeWrite'>;
 }
 
 /**
@@ -170,7 +172,9 @@ export class IngestionService {
         : await this.queue.run(() => embedAll(this.deps.embedder, texts, this.deps.embedBatchSize));
 
     const { embedder } = this.deps;
-    if (changed.length > 0) await ensureVectorIndex(this.deps.db.pool, embedder.dimension);
+    if (changed.length > 0)
+      await (this.deps.vectorIndexes?.beforeWrite(embedder.dimension) ??
+        ensureVectorIndex(this.deps.db.pool, embedder.dimension));
     const written =
       changed.length === 0
         ? new Map<string, IngestResult>()
