@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import type { VectorIndexBuilds } from './db/vector-index.js';
 import type { Embedder } from './embedders/types.js';
 import { notifySite } from './feedback/webhook.js';
+import { createJobs } from './jobs/index.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { type RetentionJob, startRetentionJob } from './services/retention.js';
@@ -84,6 +85,14 @@ export async function buildServices(
         }),
     });
     const { fetcher, sync, scheduler } = buildCrawl(config, { db, ingestion, logger, metrics });
+    const jobs = createJobs(config, {
+      db,
+      ingestion,
+      embedder: embedder.serving,
+      sync,
+      logger,
+      embedBatchSize: config.EMBED_BATCH_SIZE,
+    });
     const retention = startRetentionJob(
       db.pool,
       {
@@ -115,10 +124,12 @@ export async function buildServices(
       vectorIndexes,
       version: VERSION,
       sync,
+      jobs: jobs.queue,
       async close() {
         vectorIndexes.close();
         operator.webhooks.close();
         retention.stop();
+        await jobs.worker.stop();
         await scheduler.stop();
         await sync.close();
         await fetcher.close();
