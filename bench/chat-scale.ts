@@ -23,6 +23,7 @@ import { createTestDatabase, type Harness, startHarness } from '../origin/test/h
 import { loadCollection } from '../origin/tools/eval/collection.js';
 import { parseSmart } from '../origin/tools/eval/smart.js';
 import { ask, stats } from './lib/chat-client.js';
+import { loadSite } from './lib/copy-site.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +33,12 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     pool: { type: 'string', default: '10' },
     pools: { type: 'string', default: '2,4,10,20' },
+    /**
+     * How the large site is filled: `api` (every chunk through the ingestion API, ~20 min on 2
+     * shared cores) or `copies` (5,000 chunks through the API, the rest copied in SQL as in
+     * bench:search; the same texts, vectors and triggers, minutes instead).
+     */
+    load: { type: 'string', default: 'api' },
   },
 });
 const kind = values.db === 'pglite' ? 'pglite' : 'postgres';
@@ -93,26 +100,30 @@ async function main() {
         url: `https://bench.local/${d.id}`,
       })),
     );
-    await current().h.createSite('large');
     const pool = current().h.services.db.pool;
-    let chunks = 0;
-    let doc = 0;
     const loadStarted = performance.now();
-    while (chunks < wanted) {
-      const documents = Array.from({ length: 500 }, () => {
-        doc += 1;
-        return {
-          title: `Abstract ${doc}`,
-          url: `https://bench.local/large/${doc}`,
-          content: abstracts[doc % abstracts.length]!,
-          format: 'text',
-        };
-      });
-      await ingest(current().h, 'large', documents);
-      const { rows } = await pool.query<{ n: number }>(
-        "select count(*) as n from chunks c join sites s on s.id = c.site_id where s.name = 'large'",
-      );
-      chunks = rows[0]!.n;
+    let chunks = 0;
+    if (values.load === 'copies') {
+      chunks = (await loadSite(current().h, 'large', wanted, abstracts, 5_000)).chunks;
+    } else {
+      await current().h.createSite('large');
+      let doc = 0;
+      while (chunks < wanted) {
+        const documents = Array.from({ length: 500 }, () => {
+          doc += 1;
+          return {
+            title: `Abstract ${doc}`,
+            url: `https://bench.local/large/${doc}`,
+            content: abstracts[doc % abstracts.length]!,
+            format: 'text',
+          };
+        });
+        await ingest(current().h, 'large', documents);
+        const { rows } = await pool.query<{ n: number }>(
+          "select count(*) as n from chunks c join sites s on s.id = c.site_id where s.name = 'large'",
+        );
+        chunks = rows[0]!.n;
+      }
     }
     const { rows: small } = await pool.query<{ n: number }>(
       "select count(*) as n from chunks c join sites s on s.id = c.site_id where s.name = 'small'",
@@ -168,21 +179,36 @@ async function main() {
     const largeTps = median(bySite.large!);
     await current().close();
 
-    const pools: Record<string, unknown> = {};
-    for (const size of values.pools!.split(',').map(Number)) {
-      o = await origin(database, size);
-      await warm(current().base, o.h);
-      const runs = [];
-      for (let r = 0; r < 2; r += 1) runs.push(await round(current().base, 'large'));
-      pools[String(size)] = { turnsPerSecond: median(runs), runs };
-      process.stderr.write(`pool ${size}: ${JSON.stringify(pools[String(size)])}\n`);
-      await current().close();
+    // Pool sizes side by side: one origin per size over the same database, all up at once,
+    // their rounds interleaved (the order rotating) so that the machine's load falls on each.
+    const sizes = values.pools!.split(',').map(Number);
+    const origins = [];
+    for (const size of sizes) {
+      const each = await origin(database, size);
+      await warm(each.base, each.h);
+      origins.push(each);
     }
+    const poolRuns = sizes.map(() => [] as Array<Awaited<ReturnType<typeof round>>>);
+    try {
+      for (let r = 0; r < rounds; r += 1) {
+        for (let i = 0; i < sizes.length; i += 1) {
+          const at = (i + r) % sizes.length;
+          poolRuns[at]!.push(await round(origins[at]!.base, 'large'));
+          process.stderr.write(`pool ${sizes[at]}: ${JSON.stringify(poolRuns[at]!.at(-1))}\n`);
+        }
+      }
+    } finally {
+      for (const each of origins) await each.close();
+    }
+    const pools: Record<string, unknown> = {};
+    sizes.forEach((size, i) => {
+      pools[String(size)] = { turnsPerSecond: median(poolRuns[i]!), runs: poolRuns[i] };
+    });
     o = null;
 
     const result = {
       name: `chat-scale-${kind}`,
-      command: `npm run bench:chat-scale -- --db ${kind} --chunks ${wanted} --streams ${streams} --rounds ${rounds} --pool ${values.pool} --pools ${values.pools}`,
+      command: `npm run bench:chat-scale -- --db ${kind} --chunks ${wanted} --streams ${streams} --rounds ${rounds} --pool ${values.pool} --pools ${values.pools} --load ${values.load}`,
       date: new Date().toISOString(),
       machine: {
         cpus: cpus().length,

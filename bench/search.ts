@@ -14,13 +14,16 @@
  * Writes bench/results/search-<db>.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { vectorIndexDdl, vectorIndexName } from '../origin/src/db/vector-index.js';
+import { rankLexical } from '../origin/src/retrieval/bm25.js';
+import { lexicalQueryText } from '../origin/src/retrieval/query-text.js';
 import { retrievalStatement } from '../origin/src/retrieval/search.js';
+import { LEXICAL_STATE_SQL } from '../origin/src/retrieval/sql.js';
 import { vectorLiteral } from '../origin/src/store/chunks.js';
 import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
 import { parseSmart } from '../origin/tools/eval/smart.js';
+import { loadSite } from './lib/copy-site.js';
+import { machineInfo } from './lib/machine.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,8 +45,6 @@ const sizes = values.sizes!.split(',').map(Number);
 const rounds = Number(values.rounds);
 const sqlSample = Number(values['sql-sample']);
 const apiChunks = Number(values['api-chunks']);
-/** Documents copied per statement: each statement stays far within the statement timeout. */
-const COPY_BATCH = 1_000;
 const DATA = new URL('../../shared/data/ir/', import.meta.url).pathname;
 
 function percentile(sorted: number[], p: number): number {
@@ -59,195 +60,194 @@ function stats(list: number[]) {
   };
 }
 
-async function load(h: Harness, site: string, wanted: number, abstracts: string[]) {
-  await h.createSite(site);
-  const pool = h.services.db.pool;
-  const { rows } = await pool.query<{ id: number }>('select id from sites where name = $1', [site]);
-  const siteId = rows[0]!.id;
-  let chunks = 0;
-  let doc = 0;
-  const started = performance.now();
-  while (chunks < Math.min(wanted, apiChunks)) {
-    const documents = Array.from({ length: 100 }, () => {
-      doc += 1;
-      return {
-        title: `Abstract ${doc}`,
-        url: `https://bench.local/${doc}`,
-        content: abstracts[doc % abstracts.length]!,
-        format: 'text' as const,
-      };
-    });
-    const response = await h.request('POST', `/api/v1/sites/${site}/documents`, {
-      json: { documents },
-    });
-    if (response.status !== 201) throw new Error(`ingest failed: ${await response.text()}`);
-    const counted = await pool.query<{ n: number }>(
-      'select count(*) as n from chunks where site_id = $1',
-      [siteId],
-    );
-    chunks = counted.rows[0]!.n;
-  }
-  const seeds = await pool.query<{ max: number; n: number; chunks: number }>(
-    `select max(d.id)::float8 as max, count(*)::float8 as n, sum(d.chunk_count)::float8 as chunks
-     from documents d where d.site_id = $1`,
-    [siteId],
-  );
-  const seed = seeds.rows[0]!;
-  // Copies go in without the HNSW index, which is built once after them: maintaining it row by
-  // row on 2 shared cores made the 200k load take over an hour.
-  if (chunks < wanted) await pool.query(`drop index if exists ${vectorIndexName(384)}`);
-  for (let copy = 1; chunks < wanted; copy += 1) {
-    // The seed documents copied in batches (each its own transaction and version).
-    const offset = ((copy - 1) * COPY_BATCH) % seed.n;
-    const docs = Math.min(
-      COPY_BATCH,
-      seed.n - offset,
-      Math.ceil((seed.n * (wanted - chunks)) / seed.chunks) + 1,
-    );
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      await client.query('update sites set content_version = content_version + 1 where id = $1', [
-        siteId,
-      ]);
-      await client.query(
-        `insert into documents (site_id, source, title, url, format, content_hash, chunk_count, byte_size)
-         select site_id, source || '#' || $3::text, title, url || '#' || $3::text, format,
-                content_hash, chunk_count, byte_size
-         from documents where site_id = $1 and id <= $2 order by id limit $4 offset $5`,
-        [siteId, seed.max, String(copy), docs, offset],
-      );
-      await client.query(
-        `insert into chunks (document_id, site_id, position, heading_path, context, content, token_count, embedding)
-         select nd.id, c.site_id, c.position, c.heading_path, c.context, c.content, c.token_count, c.embedding
-         from documents nd
-           join documents od on od.site_id = nd.site_id and od.source || '#' || $2::text = nd.source
-           join chunks c on c.document_id = od.id
-         where nd.site_id = $1 and nd.source like '%#' || $2::text`,
-        [siteId, String(copy)],
-      );
-      await client.query('commit');
-    } finally {
-      client.release();
-    }
-    const counted = await pool.query<{ n: number }>(
-      'select count(*) as n from chunks where site_id = $1',
-      [siteId],
-    );
-    chunks = counted.rows[0]!.n;
-    process.stderr.write(`${site}: ${chunks} chunks\n`);
-  }
-  const builder = await pool.connect();
-  try {
-    // The whole graph in memory: a build that spills is several times slower.
-    await builder.query("set maintenance_work_mem = '1GB'");
-    await builder.query(vectorIndexDdl(384));
-    await builder.query('reset maintenance_work_mem');
-  } finally {
-    builder.release();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  process.stderr.write(`${site}: ${chunks} chunks in ${seconds.toFixed(0)} s\n`);
-  return { siteId, chunks, loadSeconds: round2(seconds) };
+/** Per-site probes of one run: each takes a query and returns milliseconds. */
+interface Probes {
+  site: string;
+  api: (query: string) => Promise<number>;
+  knn: (query: string) => Promise<number>;
+  sql: (query: string) => Promise<number>;
+  /** The in-memory lexical list alone (pruned, then exhaustive), and whether they agreed. */
+  lexical: (query: string) => Promise<{ pruned: number; exhaustive: number; same: boolean }>;
 }
 
-async function measure(
+async function probes(
   h: Harness,
   site: string,
   siteId: number,
   queries: string[],
-): Promise<Record<string, unknown>> {
+): Promise<Probes> {
   const pool = h.services.db.pool;
   const settings = h.services.search.settings;
   const indexes = h.services.search.lexicalIndexes!;
   const vectors = new Map<string, string>();
+  const terms = new Map<string, string[]>();
   for (const q of queries) {
     vectors.set(q, vectorLiteral((await h.services.embedder.embed([q]))[0]!));
+    const { rows } = await pool.query<{ terms: string[] }>(LEXICAL_STATE_SQL, [
+      siteId,
+      lexicalQueryText(q),
+      '50',
+    ]);
+    terms.set(q, rows[0]!.terms);
   }
-  const knn = async (query: string) => {
-    const bound = retrievalStatement(
-      { id: siteId, embeddingDim: 384 },
-      { mode: 'vector', query },
-      50,
-      vectors.get(query)!,
-      settings,
-    );
-    const client = await pool.connect();
-    try {
-      const started = performance.now();
-      await client.query('begin');
-      await client.query(
-        "select set_config('hnsw.ef_search', '50', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+  const params = {
+    k1: settings.bm25K1,
+    b: settings.bm25B,
+    feedbackDocs: settings.feedbackDocs,
+    feedbackTerms: settings.feedbackTerms,
+    originalWeight:
+      settings.feedbackDocs > 0 && settings.feedbackTerms > 0 ? settings.originalWeight : 1,
+  };
+  return {
+    site,
+    knn: async (query) => {
+      const bound = retrievalStatement(
+        { id: siteId, embeddingDim: 384 },
+        { mode: 'vector', query },
+        50,
+        vectors.get(query)!,
+        settings,
       );
-      await client.query(bound.text, bound.values);
-      await client.query('commit');
+      const client = await pool.connect();
+      try {
+        const started = performance.now();
+        await client.query('begin');
+        await client.query(
+          "select set_config('hnsw.ef_search', '50', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+        );
+        await client.query(bound.text, bound.values);
+        await client.query('commit');
+        return performance.now() - started;
+      } finally {
+        client.release();
+      }
+    },
+    sql: async (query) => {
+      const bound = retrievalStatement(
+        { id: siteId, embeddingDim: 384 },
+        { mode: 'fulltext', query },
+        50,
+        null,
+        settings,
+      );
+      const started = performance.now();
+      await pool.query(bound.text, bound.values);
       return performance.now() - started;
-    } finally {
-      client.release();
-    }
+    },
+    api: async (query) => {
+      const started = performance.now();
+      const response = await h.request('POST', `/api/v1/sites/${site}/search`, {
+        json: { query, k: 10, mode: 'hybrid', rerank: false },
+      });
+      if (response.status !== 200) throw new Error(`search failed: ${await response.text()}`);
+      await response.json();
+      return performance.now() - started;
+    },
+    lexical: async (query) => {
+      const { rows } = await pool.query<{
+        version: number;
+        lexical_chunks: number;
+        lexical_length: number;
+      }>(LEXICAL_STATE_SQL, [siteId, 'x', '50']);
+      const index = indexes.current(siteId, {
+        version: rows[0]!.version,
+        lexicalChunks: rows[0]!.lexical_chunks,
+        lexicalLength: rows[0]!.lexical_length,
+      });
+      if (index === null) throw new Error(`${site}: the postings are not held`);
+      const t0 = performance.now();
+      const pruned = rankLexical(index, terms.get(query)!, params, 50, 'pruned');
+      const t1 = performance.now();
+      const exhaustive = rankLexical(index, terms.get(query)!, params, 50, 'exhaustive');
+      const t2 = performance.now();
+      const same =
+        pruned.length === exhaustive.length &&
+        pruned.every(
+          (hit, i) => hit.id === exhaustive[i]!.id && hit.score === exhaustive[i]!.score,
+        );
+      return { pruned: t1 - t0, exhaustive: t2 - t1, same };
+    },
   };
-  const sqlLexical = async (query: string) => {
-    const bound = retrievalStatement(
-      { id: siteId, embeddingDim: 384 },
-      { mode: 'fulltext', query },
-      50,
-      null,
-      settings,
-    );
-    const started = performance.now();
-    await pool.query(bound.text, bound.values);
-    return performance.now() - started;
-  };
-  const api = async (query: string) => {
-    const started = performance.now();
-    const response = await h.request('POST', `/api/v1/sites/${site}/search`, {
-      json: { query, k: 10, mode: 'hybrid', rerank: false },
-    });
-    if (response.status !== 200) throw new Error(`search failed: ${await response.text()}`);
-    await response.json();
-    return performance.now() - started;
-  };
+}
 
-  // The first query starts the postings load; time it to the end.
+/** Loads a site's postings through its first search and reports their cost. */
+async function holdIndex(h: Harness, p: Probes, first: string) {
+  const indexes = h.services.search.lexicalIndexes!;
+  const before = indexes.bytes;
+  global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   const loadStarted = performance.now();
-  await api(queries[0]!);
+  await p.api(first);
   await indexes.settled();
   const indexLoadMs = round2(performance.now() - loadStarted);
   global.gc?.();
   const rssHeld = process.memoryUsage().rss;
-  const held = indexes.bytes;
-  if (held === 0) throw new Error(`${site}: the postings were not loaded (over the budget?)`);
-
-  for (const q of queries.slice(0, 20)) {
-    await api(q);
-    await knn(q);
-  }
-  const times = { api: [] as number[], knn: [] as number[], sql: [] as number[] };
-  for (let round = 0; round < rounds; round += 1) {
-    for (const [i, q] of queries.entries()) {
-      if ((i + round) % 2 === 0) {
-        times.api.push(await api(q));
-        times.knn.push(await knn(q));
-      } else {
-        times.knn.push(await knn(q));
-        times.api.push(await api(q));
-      }
-    }
-  }
-  for (const q of queries.slice(0, sqlSample)) times.sql.push(await sqlLexical(q));
-  const hybrid = stats(times.api);
-  const bare = stats(times.knn);
+  const held = indexes.bytes - before;
+  if (held <= 0) throw new Error(`${p.site}: the postings were not loaded (over the budget?)`);
   return {
-    hybridApiMs: hybrid,
-    bareKnnMs: bare,
-    hybridOverKnn: round2(hybrid.p50 / bare.p50),
-    sqlLexicalMs: stats(times.sql),
     indexLoadMs,
     indexMiB: round2(held / 2 ** 20),
     rssBeforeLoadMiB: round2(rssBefore / 2 ** 20),
     rssHoldingIndexMiB: round2(rssHeld / 2 ** 20),
   };
+}
+
+/**
+ * Every site measured in the same rounds, query by query: for each query, the hybrid API and
+ * the bare kNN on every site in turn (the order rotating), so that the machine's load at any
+ * moment falls on every site and both paths alike and the ratios between sites mean something.
+ */
+async function measureAll(all: Probes[], queries: string[]) {
+  const times = all.map(() => ({
+    api: [] as number[],
+    knn: [] as number[],
+    sql: [] as number[],
+    pruned: [] as number[],
+    exhaustive: [] as number[],
+    differing: 0,
+  }));
+  for (const q of queries.slice(0, 20)) {
+    for (const p of all) {
+      await p.api(q);
+      await p.knn(q);
+    }
+  }
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [i, q] of queries.entries()) {
+      for (let s = 0; s < all.length; s += 1) {
+        const at = (s + i + round) % all.length;
+        const p = all[at]!;
+        const t = times[at]!;
+        if ((i + round) % 2 === 0) {
+          t.api.push(await p.api(q));
+          t.knn.push(await p.knn(q));
+        } else {
+          t.knn.push(await p.knn(q));
+          t.api.push(await p.api(q));
+        }
+        const lexical = await p.lexical(q);
+        t.pruned.push(lexical.pruned);
+        t.exhaustive.push(lexical.exhaustive);
+        if (!lexical.same) t.differing += 1;
+      }
+    }
+  }
+  for (const q of queries.slice(0, sqlSample)) {
+    for (const [at, p] of all.entries()) times[at]!.sql.push(await p.sql(q));
+  }
+  return times.map((t) => {
+    const hybrid = stats(t.api);
+    const bare = stats(t.knn);
+    return {
+      hybridApiMs: hybrid,
+      bareKnnMs: bare,
+      hybridOverKnn: round2(hybrid.p50 / bare.p50),
+      lexicalPrunedMs: stats(t.pruned),
+      lexicalExhaustiveMs: stats(t.exhaustive),
+      lexicalListsDiffering: t.differing,
+      sqlLexicalMs: stats(t.sql),
+    };
+  });
 }
 
 async function main() {
@@ -274,16 +274,24 @@ async function main() {
   });
   try {
     const sites: Record<string, Record<string, unknown>> = {};
+    const loaded: Array<{ size: number; name: string; siteId: number }> = [];
     for (const size of sizes) {
       const name = `bench-${size}`;
-      const loaded = await load(h, name, size, abstracts);
-      await h.services.db.pool.query('analyze');
-      sites[String(size)] = {
-        chunks: loaded.chunks,
-        loadSeconds: loaded.loadSeconds,
-        ...(await measure(h, name, loaded.siteId, queries)),
-      };
-      process.stderr.write(`${name}: ${JSON.stringify(sites[String(size)])}\n`);
+      const site = await loadSite(h, name, size, abstracts, apiChunks);
+      sites[String(size)] = { chunks: site.chunks, loadSeconds: site.loadSeconds };
+      loaded.push({ size, name, siteId: site.siteId });
+    }
+    await h.services.db.pool.query('analyze');
+    const all: Probes[] = [];
+    for (const site of loaded) {
+      const p = await probes(h, site.name, site.siteId, queries);
+      Object.assign(sites[String(site.size)]!, await holdIndex(h, p, queries[0]!));
+      all.push(p);
+    }
+    const measured = await measureAll(all, queries);
+    for (const [i, site] of loaded.entries()) {
+      Object.assign(sites[String(site.size)]!, measured[i]);
+      process.stderr.write(`${site.name}: ${JSON.stringify(sites[String(site.size)])}\n`);
     }
     const at = (size: number) =>
       sites[String(size)] as { hybridApiMs: { p50: number }; bareKnnMs: { p50: number } };
@@ -293,11 +301,7 @@ async function main() {
       command: `npm run bench:search -- --db ${kind} --sizes ${values.sizes} --rounds ${rounds} --sql-sample ${sqlSample} --api-chunks ${apiChunks}`,
       loading: `each site: ${apiChunks} chunks through the ingestion API, the rest copies of those documents made in SQL (same texts and vectors, through the postings triggers), with the HNSW index dropped during the copies and built after them`,
       date: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-      },
+      machine: machineInfo(),
       database: kind,
       queries: queries.length,
       summary: {
@@ -312,7 +316,7 @@ async function main() {
       },
       sites,
       targets: 'summary.hybrid_over_knn <= 3 (at 50k); summary.growth_50k_to_200k <= 2.5',
-      note: 'hybrid = the search API in process (validation, site lookup, hash embedding, kNN + in-memory BM25 with feedback, fusion, chunk details); knn = the bare kNN statement with a precomputed vector in its ef_search transaction; sqlLexical = the same BM25 ranked in SQL (the fallback when a site is not held or a filter applies), on the first queries only; rss = the whole bench process (the origin in process) once the site index is held',
+      note: "all sites loaded first, then measured in the same rounds query by query (each query on every site in turn, the order rotating), so that the growth between sizes is a ratio of one run under the same load. hybrid = the search API in process (validation, site lookup, hash embedding, kNN + in-memory BM25 with feedback and exact dynamic pruning, fusion, chunk details); knn = the bare kNN statement with a precomputed vector in its ef_search transaction; lexicalPruned / lexicalExhaustive = the in-memory lexical list alone, pruned and summing every posting, with the number of queries where they differed (must be 0); sqlLexical = the same BM25 ranked in SQL (the fallback when a site is not held or a filter applies), on the first queries only; rss = the whole bench process (the origin in process) before and after the site index is held (every site's index stays held, within the default budget)",
     };
     writeFileSync(
       new URL(`results/search-${kind}.json`, import.meta.url),

@@ -9,6 +9,7 @@
  * had here) and stores every page; the re-sync gets a 304 for each and embeds nothing.
  * Writes bench/results/sync.json.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { createTestDatabase, type Harness, startHarness } from '../origin/test/harness.js';
@@ -67,6 +68,23 @@ async function probeSearch(h: Harness, until: Promise<unknown>): Promise<number[
   return latencies;
 }
 
+/** The event loop's delay while `work` runs (the origin, the web server and the reader share it). */
+async function loopDelayDuring<T>(work: Promise<T>) {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const result = await work;
+  histogram.disable();
+  const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+  return {
+    result,
+    delay: {
+      p50Ms: ms(histogram.percentile(50)),
+      p99Ms: ms(histogram.percentile(99)),
+      maxMs: ms(histogram.max),
+    },
+  };
+}
+
 function percentiles(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) =>
@@ -103,7 +121,9 @@ async function main() {
       url: `https://reader.invalid${path}`,
     }));
     await h.request('POST', '/api/v1/sites/reader/documents', { json: { documents: readerDocs } });
-    const idle = await probeSearch(h, new Promise((resolve) => setTimeout(resolve, 3_000)));
+    const { result: idle, delay: idleDelay } = await loopDelayDuring(
+      probeSearch(h, new Promise((resolve) => setTimeout(resolve, 3_000))),
+    );
     await h.createSite('bench');
     const added = await h.request('POST', '/api/v1/sites/bench/sources', {
       json: { sitemap: `${web.origin}/sitemap.xml`, maxPages: 10_000 },
@@ -117,7 +137,7 @@ async function main() {
       return { ms: performance.now() - started, stats: runs[0].stats };
     };
     const firstRun = sync();
-    const during = await probeSearch(h, firstRun);
+    const { result: during, delay: duringDelay } = await loopDelayDuring(probeSearch(h, firstRun));
     const first = await firstRun;
     const embeddedAfterFirst = (await h.services.metrics.ingestedChunks.get()).values[0]!.value;
     const again = await sync();
@@ -147,6 +167,7 @@ async function main() {
         notModifiedResponses: web.notModified,
       },
       readerSearchLatency: { idle: percentiles(idle), duringFirstSync: percentiles(during) },
+      eventLoopDelay: { idle: idleDelay, duringFirstSync: duringDelay },
       ratios: {
         firstSyncToPlainFetch: Math.round((fetchMs / first.ms) * 1000) / 1000,
         resyncToPlainFetch: Math.round((fetchMs / again.ms) * 1000) / 1000,

@@ -77,3 +77,11 @@ export const ReaderConfigResponse = z
   .strict();
 export type ReaderConfigResponse = z.infer<typeof ReaderConfigResponse>;
 export type ReaderSiteConfig = ReaderConfigResponse['site'];
+
+/**
+ * The body of `GET /api/v1/health`, whatever its status: `ok`, or `unavailable` with a 503 when
+ * the database does not answer (a status report, not an error body). With the admin token the
+ * operator's details come beside `status`.
+ */
+export const HealthResponse = z.looseObject({ status: z.enum(['ok', 'unavailable']) });
+export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -22,6 +22,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="${SERVICES_DIR:-$REPO/.services}"
 PGPORT_TEST="${PGPORT_TEST:-55432}"
 REDIS_PORT_TEST="${REDIS_PORT_TEST:-56379}"
+REPLICA_PORT_TEST="${REPLICA_PORT_TEST:-55433}"
 PG_BIN="/usr/lib/postgresql/15/bin"
 PG_CONFIG="$PG_BIN/pg_config"
 PG_DB="ragtest"
@@ -31,6 +32,7 @@ WAIT_SECONDS=30
 APT_PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
   redis-server nginx shellcheck build-essential dpkg-dev
+  pgbouncer  # transaction pooling in front of PostgreSQL (tests run the origin through it)
   ca-certificates curl openssl chromium docker-compose
   bsdutils  # `script`: the first-start test runs the origin on a pseudo-terminal
 )
@@ -48,9 +50,13 @@ Commands:
             55432, database '$PG_DB' with the 'vector' extension) and a private
             Redis (port \$REDIS_PORT_TEST, default 56379), both on 127.0.0.1.
             Does nothing for a service that is already running.
-  stop      Stop both (tolerates them not running).
+  replica   Start a streaming replica of the test PostgreSQL (pg_basebackup from
+            it, hot standby on 127.0.0.1:\$REPLICA_PORT_TEST, default 55433), for
+            the read-replica tests. Starts the primary first if needed.
+  stop      Stop all of them (tolerates them not running).
   status    Show whether each is running; exits 0 only if both are up.
-  env       Print export lines for TEST_DATABASE_URL and TEST_REDIS_URL:
+  env       Print export lines for TEST_DATABASE_URL and TEST_REDIS_URL (and
+            TEST_REPLICA_URL while the replica runs):
               eval "\$(scripts/services.sh env)"
   -h, --help  Show this help.
 
@@ -58,6 +64,7 @@ Environment:
   SERVICES_DIR     state dir (default: <repo>/.services)
   PGPORT_TEST      PostgreSQL port (default: 55432)
   REDIS_PORT_TEST  Redis port (default: 56379)
+  REPLICA_PORT_TEST  replica port (default: 55433)
 
 PostgreSQL refuses to run as root, so the cluster runs as the 'postgres' user.
 If 'postgres' cannot reach \$SERVICES_DIR (a parent dir it cannot enter), the
@@ -263,16 +270,63 @@ start_pg() {
   pg_setup_db
 }
 
-stop_pg() {
-  local data
-  data="$(pg_base)/data"
+# Stops the cluster in $(pg_base)/$1 (data: the primary, replica: the replica) if it runs.
+stop_cluster() {
+  local data name="$2"
+  data="$(pg_base)/$1"
   if pg_running "$data"; then
-    log "stopping postgres"
+    log "stopping $name"
     as_pg "$PG_BIN/pg_ctl" stop -D "$data" -m fast -w >/dev/null
   else
-    log "postgres not running"
+    log "$name not running"
   fi
 }
+
+stop_pg() { stop_cluster data postgres; }
+
+# ---------------------------------------------------------------------------
+# Streaming replica (started on demand: only the read-replica tests need it)
+# ---------------------------------------------------------------------------
+
+replica_url() { printf 'postgres://%s@127.0.0.1:%s/%s' "$PG_USER" "$REPLICA_PORT_TEST" "$PG_DB"; }
+
+replica_ready() {
+  "$PG_BIN/pg_isready" -q -t 2 -h 127.0.0.1 -p "$REPLICA_PORT_TEST" -U "$PG_USER" -d postgres
+}
+
+start_replica() {
+  local base data
+  base="$(pg_base)"
+  data="$base/replica"
+  start_pg
+  if pg_running "$data"; then
+    log "replica already running ($data)"
+  else
+    if [[ ! -f "$data/standby.signal" ]]; then
+      rm -rf "$data"
+      log "pg_basebackup from 127.0.0.1:$PGPORT_TEST into $data"
+      # -R writes standby.signal and primary_conninfo; -X stream copies the WAL as it goes.
+      as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PGPORT_TEST" -U "$PG_USER" \
+        -D "$data" -R -X stream --checkpoint=fast --no-sync >"$base/basebackup.log" 2>&1 \
+        || { cat "$base/basebackup.log" >&2; die "pg_basebackup failed"; }
+    fi
+    log "starting replica on 127.0.0.1:$REPLICA_PORT_TEST ($data)"
+    if ! as_pg "$PG_BIN/pg_ctl" start -D "$data" -l "$base/replica.log" \
+      -o "-c port=$REPLICA_PORT_TEST -c hot_standby=on" -w -t "$WAIT_SECONDS" >/dev/null 2>&1; then
+      log "replica failed to start; last lines of $base/replica.log:"
+      tail -n 30 "$base/replica.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+  fi
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  until replica_ready; do
+    ((SECONDS < deadline)) || die "replica not ready on port $REPLICA_PORT_TEST after ${WAIT_SECONDS}s"
+    sleep 1
+  done
+  log "replica ready: $(replica_url)"
+}
+
+stop_replica() { stop_cluster replica replica; }
 
 # ---------------------------------------------------------------------------
 # Redis
@@ -336,6 +390,7 @@ cmd_start() {
 }
 
 cmd_stop() {
+  stop_replica
   stop_pg
   stop_redis
 }
@@ -361,12 +416,14 @@ cmd_status() {
 cmd_env() {
   printf 'export TEST_DATABASE_URL=%s\n' "$(database_url)"
   printf 'export TEST_REDIS_URL=%s\n' "$(redis_url)"
+  if replica_ready 2>/dev/null; then printf 'export TEST_REPLICA_URL=%s\n' "$(replica_url)"; fi
 }
 
 main() {
   case "${1:-}" in
     install) cmd_install ;;
     start) cmd_start ;;
+    replica) start_replica ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     env) cmd_env ;;

@@ -19,6 +19,7 @@ import { registerCreateDocument } from './routes/documents/post.js';
 import { registerFeedback } from './routes/feedback/post.js';
 import { registerHealth } from './routes/health/get.js';
 import { registerGetInsights } from './routes/insights/get.js';
+import { registerGetJobs } from './routes/jobs/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerGetQuestions } from './routes/questions/get.js';
 import { registerSearch } from './routes/search/post.js';
@@ -115,6 +116,7 @@ function adminApp(services: Services): Hono<AppEnv> {
   registerGetSources(admin, services);
   registerDeleteSource(admin, services);
   registerSyncSources(admin, services);
+  registerGetJobs(admin, services);
   registerGetQuestions(admin, services);
   registerGetInsights(admin, services);
   registerGetWebhook(admin, services);

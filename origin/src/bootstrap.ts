@@ -9,8 +9,10 @@ import { buildOperator } from './bootstrap/operator.js';
 import { connectRedisClients, type RedisClients } from './bootstrap/redis.js';
 import { buildSearch } from './bootstrap/search.js';
 import type { Config } from './config.js';
+import type { VectorIndexBuilds } from './db/vector-index.js';
 import type { Embedder } from './embedders/types.js';
 import { notifySite } from './feedback/webhook.js';
+import { createJobs } from './jobs/index.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { type RetentionJob, startRetentionJob } from './services/retention.js';
@@ -23,6 +25,8 @@ export interface Runtime extends Services {
   retention: RetentionJob;
   /** Where the admin token came from, for the start banner (never the token itself). */
   adminTokenOrigin: Omit<AdminToken, 'token'>;
+  /** Vector indexes built after first loads (benchmarks and tests flush them). */
+  vectorIndexes: VectorIndexBuilds;
   close(): Promise<void>;
 }
 
@@ -48,7 +52,7 @@ export async function buildServices(
       options.embedder,
     );
     const { admin, operator } = buildOperator(config, logger, embedder.model.id);
-    const { parser, ingestion } = buildIngestion(config, {
+    const { parser, ingestion, vectorIndexes } = buildIngestion(config, {
       db,
       embedder: embedder.serving,
       logger,
@@ -85,6 +89,14 @@ export async function buildServices(
       redis.cache,
     );
     const { fetcher, sync, scheduler } = buildCrawl(config, { db, ingestion, logger, metrics });
+    const jobs = createJobs(config, {
+      db,
+      ingestion,
+      embedder: embedder.serving,
+      sync,
+      logger,
+      embedBatchSize: config.EMBED_BATCH_SIZE,
+    });
     const retention = startRetentionJob(
       db.pool,
       {
@@ -113,11 +125,15 @@ export async function buildServices(
       adminToken: admin.token,
       operator,
       adminTokenOrigin: { file: admin.file, source: admin.source },
+      vectorIndexes,
       version: VERSION,
       sync,
+      jobs: jobs.queue,
       async close() {
+        vectorIndexes.close();
         operator.webhooks.close();
         retention.stop();
+        await jobs.worker.stop();
         await scheduler.stop();
         await chat.registry.close?.();
         await sync.close();

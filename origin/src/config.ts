@@ -40,6 +40,10 @@ export const ConfigSchema = z
     DATABASE_URL: optionalText.pipe(
       z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     ),
+    /** A read-only streaming replica: searches and chat retrieval of caught-up sites read there. */
+    DATABASE_READ_URL: optionalText.pipe(
+      z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+    ),
     DATA_DIR: z.string().min(1).default('./data'),
     DB_POOL_MAX: int(1, 100, 10),
     DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 30_000),
@@ -49,6 +53,8 @@ export const ConfigSchema = z
     DB_MAX_WAITING: int(0, 100_000, 2_000),
     /** A busy pool with no client handed out or back for this long is stuck: new requests get a 503 at once (0: off). */
     DB_STALL_MS: int(0, 60_000, 2_000),
+    /** What DATABASE_URL reaches: PostgreSQL itself, or PgBouncer in transaction mode. */
+    DB_POOLER: z.enum(['none', 'pgbouncer']).default('none'),
     ADMIN_TOKEN: optionalText.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
     EMBEDDER: z.enum(['auto', 'transformers', 'hash']).default('auto'),
     EMBEDDING_MODEL: z.string().min(1).default('Xenova/paraphrase-multilingual-MiniLM-L12-v2'),
@@ -100,6 +106,15 @@ export const ConfigSchema = z
      * PostgreSQL, Redis and the models. A site that does not fit is ranked in SQL.
      */
     SEARCH_INDEX_MEMORY_MB: int(0, 65_536, 256),
+    /**
+     * A first load of a dimension's vectors goes in without the HNSW index, built once the
+     * writes pause this long (0: the index is created before the first write and maintained row
+     * by row); at most VECTOR_INDEX_MAX_DEFER_MS after the load began.
+     */
+    VECTOR_INDEX_BUILD_IDLE_MS: int(0, 600_000, 10_000),
+    VECTOR_INDEX_MAX_DEFER_MS: int(0, 86_400_000, 300_000),
+    /** `maintenance_work_mem` of an index build: the graph of ~200k 384-d vectors fits in 512. */
+    VECTOR_INDEX_BUILD_MEMORY_MB: int(16, 8192, 512),
     BM25_K1: z.coerce.number().min(0).max(10).default(1.2),
     BM25_B: z.coerce.number().min(0).max(1).default(0.75),
     MAX_QUERY_CHARS: int(16, 10_000, 1000),
@@ -209,6 +224,19 @@ export const ConfigSchema = z
     SYNC_SCHEDULER_MS: int(0, 86_400_000, 60_000),
     /** A running sync renews its claim on its source for this long; a killed origin's claim lapses after it. */
     SYNC_LEASE_SECONDS: int(3, 3_600, 90),
+    /** Uploads larger than this (KiB, all files together) are queued as a job and answered 202 (0: never by size). */
+    INGEST_ASYNC_KB: int(0, 1_048_576, 4_096),
+    /** Jobs (queued uploads, reindexes, syncs) this origin runs at once (0: none, other origins run them). */
+    JOBS_CONCURRENCY: int(0, 16, 1),
+    /** How often an idle origin looks for jobs that other origins queued. */
+    JOBS_POLL_MS: int(100, 600_000, 2_000),
+    /** A running job renews its claim for this long; a killed origin's jobs are taken up after it. */
+    JOBS_LEASE_SECONDS: int(3, 3_600, 60),
+    /** Attempts a job gets (an origin dying mid-job uses one) before it is failed. */
+    JOBS_MAX_ATTEMPTS: int(1, 20, 3),
+    JOBS_MAX_PENDING_PER_SITE: int(1, 10_000, 100),
+    /** Finished jobs are kept this long for the API and CLI to show. */
+    JOBS_KEEP_DAYS: int(1, 3_650, 14),
     /** Fill a `demo` site with the project's own docs on a first start: `auto` = on PGlite only. */
     DEMO_SITE: z.enum(['auto', 'on', 'off']).default('auto'),
     /** Serve the chat site from SITE_DIR: `auto` = unless an edge is in front (EDGE_SHARED_SECRET). */
@@ -230,6 +258,13 @@ export const ConfigSchema = z
     WEBHOOK_RETRY_MS: int(10, 600_000, 2_000),
   })
   .superRefine((value, ctx) => {
+    if (value.DATABASE_READ_URL !== undefined && value.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_READ_URL'],
+        message: 'a read replica needs DATABASE_URL (the embedded database has no replica)',
+      });
+    }
     if (value.CHUNK_OVERLAP_TOKENS * 2 >= value.CHUNK_MAX_TOKENS) {
       ctx.addIssue({
         code: 'custom',

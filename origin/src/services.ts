@@ -7,6 +7,7 @@ import type { Database } from './db/database.js';
 import type { Embedder } from './embedders/types.js';
 import type { FeedbackTokens } from './feedback/token.js';
 import type { WebhookNotifier } from './feedback/webhook.js';
+import type { JobQueue } from './jobs/queue.js';
 import type { Limits } from './limits/enforce.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './observability/metrics.js';
@@ -24,6 +25,8 @@ export interface Services {
   search: SearchService;
   /** Runs web-source syncs (manual triggers; the scheduler uses it too). */
   sync: SyncRunner;
+  /** The durable job queue (large uploads, reindexes, syncs), run by any origin's worker. */
+  jobs: JobQueue;
   chat: { registry: ChatStreams; pingMs: number; service: ChatService };
   /** Which answer generator serves: an LLM endpoint or the extractive answerer. */
   generatorId: string;

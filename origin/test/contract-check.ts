@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   ErrorBody,
   FeedbackResponse,
+  HealthResponse,
   READER_ROUTE,
   ReaderConfigResponse,
   SearchResponse,
@@ -26,13 +27,16 @@ export async function checkContract(
   response: Response,
 ): Promise<void> {
   if (!(response.headers.get('content-type') ?? '').startsWith('application/json')) return;
-  const route = READER_ROUTE.exec(new URL(path, 'http://origin.test').pathname);
+  const pathname = new URL(path, 'http://origin.test').pathname;
+  const route = READER_ROUTE.exec(pathname);
   const schema =
-    response.status >= 400
-      ? ErrorBody
-      : route !== null && response.status === 200
-        ? READER_BODIES[route[2]!.split('/').at(-1)!]
-        : undefined;
+    pathname === '/api/v1/health'
+      ? HealthResponse
+      : response.status >= 400
+        ? ErrorBody
+        : route !== null && response.status === 200
+          ? READER_BODIES[route[2]!.split('/').at(-1)!]
+          : undefined;
   if (schema === undefined) return;
   const body: unknown = await response.clone().json();
   const parsed = schema.safeParse(body);

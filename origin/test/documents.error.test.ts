@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostileDocx } from '../src/ingest/fixtures/zip.js';
 import { formWith, GUIDE_MD, makePdf } from './fixtures.js';
 import { type Harness, startHarness, type TestResponse } from './harness.js';
 
@@ -205,6 +206,27 @@ describe(`documents, bad input (${process.env.TEST_DB ?? 'pglite'})`, () => {
       400,
       'validation_failed',
       /^metadata: /,
+    ],
+    [
+      'a .docx zip bomb that lies about its size',
+      () => upload('bomb.docx', hostileDocx.lyingBomb(300)),
+      422,
+      'unprocessable_document',
+      /^bomb\.docx: .*unpacks to more than it declares/,
+    ],
+    [
+      'a .docx nested 15,000 elements deep',
+      () => upload('deep.docx', hostileDocx.nestedTables(5_000)),
+      422,
+      'unprocessable_document',
+      /^deep\.docx nests elements more than 512 deep/,
+    ],
+    [
+      'a .docx of more than 20,000,000 characters',
+      () => upload('long.docx', hostileDocx.longText(20_000_001)),
+      422,
+      'unprocessable_document',
+      /^long\.docx holds more than 20,000,000 characters/,
     ],
     [
       'a multipart body that is cut off',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formWith, GUIDE_MD, makePdf } from './fixtures.js';
 import { type Harness, startHarness } from './harness.js';
@@ -297,6 +298,46 @@ describe(`document identity (${process.env.TEST_DB ?? 'pglite'})`, () => {
     });
     expect((await again.json()).results[0].outcome).toBe('unchanged');
     expect((await h.counts()).documents).toBe(3);
+  });
+
+  it('re-keys a document an old site stored under its bare name (migration 011): re-ingesting replaces it', async () => {
+    await h.createSite('legacy');
+    const first = await h.request('POST', '/api/v1/sites/legacy/documents', {
+      body: formWith([{ name: 'jwt.md', content: '# JWT\n\nThe old page, stored by name.' }]),
+    });
+    const [old] = (await first.json()).results;
+    expect(old.document.source).toBe('jwt.md');
+    // Run 011 again over this row, as it ran over sites stored before paths were identities.
+    const sql = readFileSync(
+      new URL('../src/db/migrations/011_document_paths.sql', import.meta.url),
+      'utf8',
+    );
+    await h.services.db.pool.query(sql);
+    const before = await h.counts();
+    const again = await h.request('POST', '/api/v1/sites/legacy/documents', {
+      body: formWith([
+        { name: 'helpers/jwt.md', content: '# JWT Helper\n\nSign and verify tokens.' },
+        { name: 'middleware/jwt.md', content: '# JWT Middleware\n\nProtect routes.' },
+      ]),
+    });
+    expect(again.status).toBe(201);
+    const { results } = await again.json();
+    expect(results.map((r: { outcome: string }) => r.outcome)).toEqual(['updated', 'created']);
+    expect(results[0].document).toMatchObject({ id: old.document.id, source: 'helpers/jwt.md' });
+    expect((await h.counts()).documents).toBe(before.documents + 1);
+    const { rows } = await h.services.db.pool.query<{ source: string; keyed_by_name: boolean }>(
+      `select d.source, d.keyed_by_name from documents d join sites s on s.id = d.site_id
+       where s.name = 'legacy' order by d.source`,
+    );
+    expect(rows).toEqual([
+      { source: 'helpers/jwt.md', keyed_by_name: false },
+      { source: 'middleware/jwt.md', keyed_by_name: false },
+    ]);
+    // Stored under paths now: a root-level file of the same name is a new document.
+    const root = await h.request('POST', '/api/v1/sites/legacy/documents', {
+      body: formWith([{ name: 'jwt.md', content: '# JWT\n\nA root page.' }]),
+    });
+    expect((await root.json()).results[0].outcome).toBe('created');
   });
 
   it('refuses a page URL that is not http(s)', async () => {

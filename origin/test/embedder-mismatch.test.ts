@@ -12,7 +12,12 @@ describe(`one embedder per site (${process.env.TEST_DB ?? 'pglite'})`, () => {
   });
 
   const withOrigin = async (dimension: number, work: (h: Harness) => Promise<void>) => {
-    const h = await startHarness({ database, embedder: new HashEmbedder({ dimension }) });
+    // The index exists from the first write (building it after a first load: vector-index.test.ts).
+    const h = await startHarness({
+      database,
+      embedder: new HashEmbedder({ dimension }),
+      env: { VECTOR_INDEX_BUILD_IDLE_MS: '0' },
+    });
     try {
       await work(h);
     } finally {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkBlocks } from '../src/ingest/chunk.js';
+import { documentXml, docxParagraph, docxWith, hostileDocx } from '../src/ingest/fixtures/zip.js';
 import { parseDocument } from '../src/ingest/parse.js';
 import { deepJson, prng, type Rng, randomJson, randomString } from './fuzz-inputs.js';
 import { type Harness, startHarness, TEST_DB } from './harness.js';
@@ -188,6 +189,53 @@ describe(`ReDoS: parsing stays linear on adversarial documents (seed ${SEED})`, 
         chunkBlocks(parsed.blocks, { maxTokens: 256, overlapTokens: 32 });
       } catch (error) {
         // A refusal is fine (nesting, no text); it must be one of ours, and quick.
+        expect((error as { status?: number }).status, where).toBeLessThan(500);
+      }
+      expect(performance.now() - started, where).toBeLessThan(6_000);
+    }
+  }, 180_000);
+});
+
+/** A hostile or broken Word document, small on the wire. */
+function hostileDocxCase(rng: Rng): { label: string; bytes: Uint8Array } {
+  const cases: Array<() => { label: string; bytes: Uint8Array }> = [
+    () => {
+      const mb = between(rng, 60, 400);
+      return { label: `lying bomb of ${mb} MB`, bytes: hostileDocx.lyingBomb(mb) };
+    },
+    () => {
+      const depth = between(rng, 100, 20_000);
+      return { label: `tables nested ${depth} deep`, bytes: hostileDocx.nestedTables(depth) };
+    },
+    () => {
+      const chars = between(rng, 1_000_000, 25_000_000);
+      return { label: `${chars} characters`, bytes: hostileDocx.longText(chars) };
+    },
+    () => {
+      const whole = docxWith(documentXml(docxParagraph('Cut short.')));
+      const at = between(rng, 1, whole.byteLength - 1);
+      return { label: `cut at byte ${at}`, bytes: whole.slice(0, at) };
+    },
+    () => {
+      const bytes = Uint8Array.from(docxWith(documentXml(docxParagraph('Flipped bytes.'))));
+      for (let i = 0; i < 8; i++) bytes[rng.int(bytes.byteLength)] = rng.int(256);
+      return { label: 'eight bytes flipped', bytes };
+    },
+  ];
+  return rng.pick(cases)();
+}
+
+describe(`hostile Word documents are refused with a 4xx, quickly (seed ${SEED})`, () => {
+  it('parses or refuses 16 hostile .docx files, each within 6 s', async () => {
+    const rng = prng(SEED);
+    for (let n = 0; n < 16; n++) {
+      const { label, bytes } = hostileDocxCase(rng);
+      const where = `case ${n} (FUZZ_SEED=${SEED}): ${label}`;
+      const started = performance.now();
+      try {
+        await parseDocument('docx', bytes, 'fuzz.docx');
+      } catch (error) {
+        expect((error as { status?: number }).status, where).toBeGreaterThanOrEqual(400);
         expect((error as { status?: number }).status, where).toBeLessThan(500);
       }
       expect(performance.now() - started, where).toBeLessThan(6_000);

@@ -8,7 +8,8 @@
  * - `rich`: streams `STUB_ANSWER_RICH`, a long answer with a table and a code block, and rewrites
  *   a follow-up (a non-streamed request) as its last question;
  * - `quote`: quotes the text of source [1] of its prompt and cites it, as a model that repeats a
- *   document word for word would (what a hostile document counts on);
+ *   document word for word would (what a hostile document counts on); rewrites a follow-up (a
+ *   non-streamed request) as the conversation's questions together;
  * - `stall-<ms>`: sends headers and the first token, waits `ms`, then sends the rest;
  * - `slow-<ms>`: waits `ms` before every token;
  * - `first-<ms>`: waits `ms` before the first token only, as a hosted model does while it reads the
@@ -147,6 +148,12 @@ export async function startLlmStub(): Promise<LlmStub> {
         sendJson(res, 200, completion(model, lastUserLine(body)));
         return;
       }
+      // `quote` rewrites a follow-up as the conversation's questions said together: crude, but
+      // it keeps the subject, as a model's rewrite does, so follow-ups are searched sensibly.
+      if (model === 'quote') {
+        sendJson(res, 200, completion(model, userLines(body).join(' ')));
+        return;
+      }
       sendJson(res, 200, completion(model, text));
       return;
     }
@@ -233,8 +240,13 @@ function completion(model: string, text: string) {
 
 /** The last `user: …` line of the request's last message: the question a condense call rewrites. */
 function lastUserLine(body: unknown): string {
+  return userLines(body).at(-1) ?? '';
+}
+
+/** The reader's questions of a condense prompt ("user: …" lines), or its whole text. */
+function userLines(body: unknown): string[] {
   const messages = (body as { messages?: Array<{ content?: unknown }> }).messages ?? [];
   const content = String(messages.at(-1)?.content ?? '');
   const lines = content.split('\n').filter((line) => line.startsWith('user: '));
-  return (lines.at(-1) ?? content).slice('user: '.length);
+  return lines.length === 0 ? [content] : lines.map((line) => line.slice('user: '.length));
 }

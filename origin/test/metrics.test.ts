@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,6 +193,47 @@ describe(`metrics and logs (${TEST_DB})`, () => {
       });
       expect(withToken.status).toBe(200);
       await withToken.text();
+    });
+
+    it('over a real socket: refuses a loopback caller under a rebound host name, unless it has the token', async () => {
+      const port = (server.address() as AddressInfo).port;
+      // node:http, not fetch: the Host header is what a DNS-rebinding page controls.
+      const get = (host: string, headers: Record<string, string> = {}) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest(
+            { host: '127.0.0.1', port, path: '/metrics', headers: { host, ...headers } },
+            (res) => {
+              let body = '';
+              res.setEncoding('utf8');
+              res.on('data', (part: string) => {
+                body += part;
+              });
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+          );
+          req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
+          req.on('error', reject);
+          req.end();
+        });
+      for (const host of [
+        `attacker.example:${port}`,
+        'attacker.example',
+        `127.0.0.1.nip.io:${port}`,
+      ]) {
+        const refused = await get(host);
+        expect(refused.status, host).toBe(403);
+        const body = JSON.parse(refused.body) as { error: { code: string; requestId: string } };
+        expect(body.error.code).toBe('forbidden');
+        expect(typeof body.error.requestId).toBe('string');
+        expect(refused.body).not.toContain('ragedge_');
+      }
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+        const allowed = await get(host);
+        expect(allowed.status, host).toBe(200);
+        expect(allowed.body).toContain('ragedge_http_requests_total');
+      }
+      const withToken = await get('attacker.example', { authorization: `Bearer ${ADMIN_TOKEN}` });
+      expect(withToken.status).toBe(200);
     });
   });
 

@@ -121,6 +121,18 @@ describe(`search (${TEST_DB})`, () => {
     expect(body.results[0].scores.vectorRank).toBe(1);
   });
 
+  it('reads a misspelt word as the documents spell it, and leaves words they hold alone', async () => {
+    // "limitr" and "compresed" are in no document: full text finds them as "limiter" and "compressed".
+    const typo = await (await search({ query: 'limitr', k: 1, mode: 'fulltext' })).json();
+    expect(typo.results[0]?.title).toBe('Rate limits');
+    const two = await (await search({ query: 'compresed dumps', k: 1, mode: 'fulltext' })).json();
+    expect(two.results[0]?.title).toBe('Backups');
+    expect(two.results[0].scores.fulltextScore).toBeGreaterThan(
+      (await (await search({ query: 'dumps', k: 1, mode: 'fulltext' })).json()).results[0].scores
+        .fulltextScore,
+    );
+  });
+
   it('says when nothing relevant was found', async () => {
     const body = await (await search({ query: 'zebra marmalade saxophone', k: 3 })).json();
     expect(body.noGoodAnswer).toBe(true);
@@ -258,7 +270,13 @@ describe(`filtered search over many chunks (${TEST_DB})`, () => {
   const DOCS_PER_GROUP = 3;
   beforeAll(async () => {
     h = await startHarness({
-      env: { RERANKER: 'none', CHUNK_MAX_TOKENS: '48', CHUNK_OVERLAP_TOKENS: '0' },
+      // The plans below are read with the HNSW index in place from the first write.
+      env: {
+        RERANKER: 'none',
+        CHUNK_MAX_TOKENS: '48',
+        CHUNK_OVERLAP_TOKENS: '0',
+        VECTOR_INDEX_BUILD_IDLE_MS: '0',
+      },
     });
     await h.createSite('many');
     const docs = Array.from({ length: GROUPS * DOCS_PER_GROUP }, (_, i) => ({

@@ -191,6 +191,18 @@ function quoted(passage: Passage, neighbours: readonly Passage[]): Passage[] {
   return [passage];
 }
 
+/**
+ * What is shown for a passage: what it is scored with, and the code block right after a sentence
+ * that ends it, colon or not ("Example of redirecting … ."): the command is what the reader came
+ * for, and the sentence before it says which one it is.
+ */
+function shown(passage: Passage, neighbours: readonly Passage[]): Passage[] {
+  const parts = quoted(passage, neighbours);
+  const last = parts[parts.length - 1]!;
+  const after = neighbours[neighbours.indexOf(last) + 1];
+  return last.kind === 'prose' && after?.kind === 'code' ? [...parts, after] : parts;
+}
+
 /** The passages of the same block as `passage` (the items of one list), at most a few. */
 function blockOf(passage: Passage, neighbours: readonly Passage[]): Passage[] {
   return neighbours.filter((p) => p.block === passage.block).slice(0, MAX_LIST_ITEMS);
@@ -199,7 +211,7 @@ function blockOf(passage: Passage, neighbours: readonly Passage[]): Passage[] {
 /** The passage under its heading, with what introduces it or what it introduces, cited. */
 function quote(item: Scored): string {
   const { passage, neighbours, source } = item;
-  const parts = quoted(passage, neighbours);
+  const parts = shown(passage, neighbours);
   const where = [source.title, ...source.headingPath.filter((h) => h !== source.title)].join(' › ');
   const body = parts.map(render).join('\n\n');
   return `From *${neutralizeQuote(where).replace(/\*/g, '\\*')}*:\n\n${body} [${source.n}]`;

@@ -7,6 +7,8 @@ import type { Logger } from '../logger.js';
 export type DatabaseConfig = Pick<
   Config,
   | 'DATABASE_URL'
+  | 'DATABASE_READ_URL'
+  | 'DB_POOLER'
   | 'DATA_DIR'
   | 'DB_POOL_MAX'
   | 'DB_STATEMENT_TIMEOUT_MS'
@@ -22,6 +24,8 @@ export async function openMigratedDatabase(
 ): Promise<Database> {
   const db = await openDatabase({
     url: config.DATABASE_URL,
+    readUrl: config.DATABASE_READ_URL,
+    pooler: config.DB_POOLER,
     dataDir: config.DATA_DIR,
     poolMax: config.DB_POOL_MAX,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { StatisticsRefresher } from '../db/statistics.js';
+import { VectorIndexBuilds } from '../db/vector-index.js';
 import type { Embedder } from '../embedders/types.js';
 import { ParseThread } from '../ingest/parse-thread.js';
 import type { Logger } from '../logger.js';
@@ -17,13 +18,19 @@ export type IngestionConfig = Pick<
   | 'PARSE_MAX_TEXT_CHARS'
   | 'PARSE_MAX_HTML_DEPTH'
   | 'EMBED_BATCH_SIZE'
+  | 'VECTOR_INDEX_BUILD_IDLE_MS'
+  | 'VECTOR_INDEX_MAX_DEFER_MS'
+  | 'VECTOR_INDEX_BUILD_MEMORY_MB'
 >;
 
-/** The parse thread (warmed) and the ingestion service that parses through it. */
+/**
+ * The parse thread (warmed), the vector indexes built after first loads (an interrupted build
+ * recovered in the background), and the ingestion service that uses both.
+ */
 export function buildIngestion(
   config: IngestionConfig,
   deps: { db: Database; embedder: Embedder; logger: Logger; metrics: Metrics },
-): { parser: ParseThread; ingestion: IngestionService } {
+): { parser: ParseThread; ingestion: IngestionService; vectorIndexes: VectorIndexBuilds } {
   const { db, logger } = deps;
   const chunking = {
     maxTokens: config.CHUNK_MAX_TOKENS,
@@ -39,7 +46,17 @@ export function buildIngestion(
     chunking,
   });
   parser.warm();
+  const vectorIndexes = new VectorIndexBuilds({
+    pool: db.pool,
+    idleMs: config.VECTOR_INDEX_BUILD_IDLE_MS,
+    maxDeferMs: config.VECTOR_INDEX_MAX_DEFER_MS,
+    maintenanceWorkMemMb: config.VECTOR_INDEX_BUILD_MEMORY_MB,
+    onError: (error, dimension) =>
+      logger.warn({ err: error, dimension }, 'vector index build failed'),
+  });
+  void vectorIndexes.recover();
   const ingestion = new IngestionService({
+    vectorIndexes,
     db,
     parser,
     embedder: deps.embedder,
@@ -52,5 +69,5 @@ export function buildIngestion(
       onError: (error) => logger.warn({ err: error }, 'statistics refresh failed'),
     }),
   });
-  return { parser, ingestion };
+  return { parser, ingestion, vectorIndexes };
 }

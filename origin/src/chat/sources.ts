@@ -1,5 +1,6 @@
 import type { AnswerSource } from '../answer/types.js';
 import type { SearchHit } from '../retrieval/search.js';
+import { type SectionChunk, sectionChunks } from '../store/sections.js';
 
 /** A source as the `sources` event carries it to readers (see the wire contract). */
 export interface ReaderSource {
@@ -46,6 +47,53 @@ export function sourcesOf(hits: readonly SearchHit[]): TurnSource[] {
     });
   }
   return [...merged.values()];
+}
+
+/** A section longer than this is read as retrieved, not whole. */
+const MAX_SECTION_CHARS = 6_000;
+/** Chunks of a section repeat at most this much of the previous chunk's end (the overlap). */
+const MAX_OVERLAP_CHARS = 1_500;
+
+/**
+ * The sources with each one's whole section as its text (every chunk of that document under that
+ * heading, in order, the chunks' overlaps said once), when the section is short enough: the
+ * passage that answers is often next to the one that matched the question (the value in the
+ * code block after the sentence that names it), and a retrieved chunk may hold only one of them.
+ * A section too long to read whole keeps the retrieved text.
+ */
+export async function withSections(
+  pool: Parameters<typeof sectionChunks>[0],
+  sources: readonly TurnSource[],
+): Promise<TurnSource[]> {
+  const chunks = await sectionChunks(
+    pool,
+    sources.map((s) => ({ documentId: Number(s.documentId), headingPath: s.headingPath })),
+  );
+  const bySection = new Map<string, SectionChunk[]>();
+  for (const chunk of chunks) {
+    const key = JSON.stringify([String(chunk.documentId), chunk.headingPath]);
+    bySection.set(key, [...(bySection.get(key) ?? []), chunk]);
+  }
+  return sources.map((source) => {
+    const section = bySection.get(JSON.stringify([source.documentId, source.headingPath]));
+    if (section === undefined) return source;
+    const text = section.map((c) => c.content).reduce(joinOverlapping);
+    return text.length > MAX_SECTION_CHARS || text.length <= source.text.length
+      ? source
+      : { ...source, text };
+  });
+}
+
+/** `b` after `a`, without the start of `b` that repeats the end of `a`. */
+function joinOverlapping(a: string, b: string): string {
+  const end = a.trimEnd();
+  let cut = 0;
+  for (let j = 1; j <= Math.min(b.length, MAX_OVERLAP_CHARS); j++) {
+    if (j < b.length && !/\s/.test(b[j]!)) continue;
+    const head = b.slice(0, j).trim();
+    if (head !== '' && end.endsWith(head)) cut = j;
+  }
+  return `${end}\n\n${b.slice(cut).trimStart()}`;
 }
 
 /** What the `sources` event shows of each source: no full text, a snippet. */

@@ -2,7 +2,6 @@ import { formatFromMediaType } from '../ingest/formats.js';
 import { findDocumentsBySources } from '../store/documents.js';
 import type { Site } from '../store/sites.js';
 import type { WebPage, WebSource } from '../store/web-sources.js';
-import { extractLinks } from './links.js';
 import type { Pace, SyncDeps } from './sync-deps.js';
 import { canonicalUrl } from './urls.js';
 
@@ -69,9 +68,11 @@ export async function fetchPage(
       reason: `unsupported content type ${response.headers['content-type'] ?? '(none)'}`,
     };
   }
+  // The page's DOM is built in the parse thread, like its main content below: a sync of hundreds
+  // of pages must not take the event loop from readers.
   const found =
     format === 'html'
-      ? extractLinks(new TextDecoder().decode(response.body), answered)
+      ? await deps.ingestion.links(response.body, answered)
       : { canonical: null, links: [] };
   const documentUrl =
     found.canonical !== null && options.accept(found.canonical) ? found.canonical : answered;

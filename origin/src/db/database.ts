@@ -5,6 +5,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
 import pg from 'pg';
 import { registerTypes } from 'pgvector/pg';
+import { ping } from '../store/ping.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { type AcquireLimits, FailFastPool } from './fail-fast-pool.js';
 
@@ -22,19 +23,38 @@ export type DatabaseKind = 'postgres' | 'pglite';
 export interface Database {
   readonly kind: DatabaseKind;
   readonly pool: pg.Pool;
+  /**
+   * A read-only streaming replica (DATABASE_READ_URL), or null. Only reads that may lag use it,
+   * and only for a site the replica has caught up with (see `readPoolFor`).
+   */
+  readonly replica: pg.Pool | null;
   /** Teaches the pool to parse `vector` columns; call once the extension exists. */
   registerVectorType(): Promise<void>;
+  /**
+   * Resolves when the engine answers (`select 1`). On PGlite a busy connection is an answer: its
+   * one connection may be held by a long write transaction, and "is the database alive" must not
+   * wait for that write to commit.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface DatabaseOptions {
   /** PostgreSQL URL; without it an embedded PGlite under `dataDir` is used. */
   url: string | undefined;
+  /** A read-only replica's URL (PostgreSQL only): searches of caught-up sites read there. */
+  readUrl?: string | undefined;
   dataDir: string;
   poolMax: number;
   statementTimeoutMs: number;
   /** Bounds on waiting for a pooled client: past them a request gets 503 instead of hanging. */
   acquire?: AcquireLimits;
+  /**
+   * `pgbouncer`: the URL reaches PgBouncer in transaction mode, which refuses a
+   * `statement_timeout` startup parameter; the server side then comes from PgBouncer's
+   * `connect_query` (or the role's setting), and a client-side timeout backs it up.
+   */
+  pooler?: 'none' | 'pgbouncer';
 }
 
 /**
@@ -61,24 +81,37 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 
   if (options.url !== undefined) {
-    const pool = new FailFastPool(
-      {
-        connectionString: options.url,
-        max: options.poolMax,
-        types,
-        idleTimeoutMillis: 30_000,
-        statement_timeout: options.statementTimeoutMs,
-        application_name: 'ragedge-origin',
-      },
-      options.acquire ?? DEFAULT_ACQUIRE,
-    );
-    // An idle client that loses its server emits here; without a listener the process would exit.
-    pool.on('error', () => {});
+    const connect = (connectionString: string, applicationName: string) => {
+      const pool = new FailFastPool(
+        {
+          connectionString,
+          max: options.poolMax,
+          types,
+          idleTimeoutMillis: 30_000,
+          ...(options.pooler === 'pgbouncer'
+            ? { query_timeout: options.statementTimeoutMs + 1_000 }
+            : { statement_timeout: options.statementTimeoutMs }),
+          application_name: applicationName,
+        },
+        options.acquire ?? DEFAULT_ACQUIRE,
+      );
+      // An idle client that loses its server emits here; without a listener the process would exit.
+      pool.on('error', () => {});
+      return pool;
+    };
+    const pool = connect(options.url, 'ragedge-origin');
+    // The replica shares the type parsers: a physical replica has the primary's type oids.
+    const replica =
+      options.readUrl === undefined ? null : connect(options.readUrl, 'ragedge-origin-read');
     return {
       kind: 'postgres',
       pool,
+      replica,
       registerVectorType: () => registerVectorType(pool),
-      close: () => pool.end(),
+      ping: () => ping(pool),
+      async close() {
+        await Promise.all([pool.end(), replica?.end()]);
+      },
     };
   }
 
@@ -101,7 +134,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     kind: 'pglite',
     pool,
+    replica: null,
     registerVectorType: () => registerVectorType(pool),
+    ping: async () => {
+      // The engine runs in this process, on this event loop: a statement cannot hang without
+      // holding the loop, so when the one connection is busy, that this code runs at all shows the
+      // engine turns. (Sending a query to the engine beside the pool's would interleave with the
+      // pool's extended-protocol messages.)
+      if (pool.totalCount > 0 && pool.idleCount === 0) return;
+      await ping(pool);
+    },
     async close() {
       await pool.end();
       await pglite.close();

@@ -27,49 +27,50 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
- * Applies pending migrations in order, each in its own transaction, under a session advisory
- * lock: when two processes boot at once, the second waits and then finds nothing to do.
- * Returns the versions it applied.
+ * Applies pending migrations in order, each in its own transaction under a transaction-scoped
+ * advisory lock, re-reading what is applied once the lock is held: when two processes boot at
+ * once, the second waits and then finds nothing to do. Nothing is held outside a transaction,
+ * so this works through PgBouncer in transaction mode too. Returns the versions it applied.
  */
 export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Promise<number[]> {
   const client = await pool.connect();
+  const locked = <T>(work: () => Promise<T>) =>
+    inTransaction(client, async () => {
+      await client.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      return work();
+    });
   try {
-    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    try {
-      await client.query(`create table if not exists schema_migrations (
+    await locked(() =>
+      client.query(`create table if not exists schema_migrations (
         version int primary key,
         name text not null,
         applied_at timestamptz not null default now()
-      )`);
-      const { rows } = await client.query<{ version: number }>(
-        'select version from schema_migrations',
-      );
-      const applied = new Set(rows.map((row) => row.version));
-      const done: number[] = [];
-      for (const migration of migrations) {
-        if (applied.has(migration.version)) continue;
+      )`),
+    );
+    const done: number[] = [];
+    for (const migration of migrations) {
+      const applied = await locked(async () => {
+        const { rows } = await client.query('select 1 from schema_migrations where version = $1', [
+          migration.version,
+        ]);
+        if (rows.length > 0) return false;
         try {
-          await inTransaction(client, async () => {
-            await client.query(migration.sql);
-            await client.query('insert into schema_migrations (version, name) values ($1, $2)', [
-              migration.version,
-              migration.name,
-            ]);
-          });
+          await client.query(migration.sql);
         } catch (error) {
           throw new Error(
             `migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`,
-            {
-              cause: error,
-            },
+            { cause: error },
           );
         }
-        done.push(migration.version);
-      }
-      return done;
-    } finally {
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        await client.query('insert into schema_migrations (version, name) values ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+        return true;
+      });
+      if (applied) done.push(migration.version);
     }
+    return done;
   } finally {
     client.release();
   }

@@ -2,6 +2,18 @@ import mammoth from 'mammoth';
 import { AppError } from '../errors.js';
 import type { ParsedDocument } from './document.js';
 import { parseHtml } from './parse-html.js';
+import { assertTextSize, assertXmlDepth } from './parse-limits.js';
+import { listZipEntries, readZipEntry } from './zip-entries.js';
+
+/** The limits a Word document is held to, as every format is (see `ParseOptions`). */
+export interface DocxLimits {
+  maxTextChars: number;
+  /** Deepest element nesting of any XML part of the archive. */
+  maxDepth: number;
+}
+
+/** Parts of the archive the converter reads as XML (images are never read, see below). */
+const XML_PART = /\.(xml|rels)$/i;
 
 /** Largest total the archive may unpack to: a small .docx must not inflate into gigabytes. */
 export const MAX_DOCX_UNPACKED_BYTES = 200 * 1024 * 1024;
@@ -25,18 +37,38 @@ export function declaredUnpackedBytes(bytes: Uint8Array): number {
  * Reads a Word document: mammoth turns its styles into HTML headings, paragraphs and tables,
  * and the HTML reader makes blocks of them, so a .docx chunks like any page.
  *
- * @throws AppError `unprocessable_document` for a broken or oversized archive.
+ * Before the converter sees it, every XML part is inflated here, held to its declared size (whose
+ * total is capped), scanned for nesting in one linear pass, and its text counted against
+ * `maxTextChars`: a zip bomb, a part that lies about its size, XML nested thousands deep, or
+ * text past the limit are refused with a 422 before anything is built from them.
+ *
+ * @throws AppError `unprocessable_document` for a broken, oversized or too deeply nested archive.
  */
-export async function parseDocx(bytes: Uint8Array, label: string): Promise<ParsedDocument> {
+export async function parseDocx(
+  bytes: Uint8Array,
+  label: string,
+  limits: DocxLimits,
+): Promise<ParsedDocument> {
   if (declaredUnpackedBytes(bytes) > MAX_DOCX_UNPACKED_BYTES) {
     throw new AppError(
       'unprocessable_document',
       `${label} unpacks to more than ${MAX_DOCX_UNPACKED_BYTES / 1024 / 1024} MB`,
     );
   }
+  let textChars = 0;
+  for (const entry of listZipEntries(bytes, label)) {
+    if (!XML_PART.test(entry.name)) continue;
+    const xml = readZipEntry(bytes, entry, label).toString('utf8');
+    textChars += assertXmlDepth(xml, limits.maxDepth, label);
+    assertTextSize(textChars, limits.maxTextChars, label);
+  }
   let html: string;
   try {
-    ({ value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) }));
+    ({ value: html } = await mammoth.convertToHtml(
+      { buffer: Buffer.from(bytes) },
+      // Images are not indexed: never inflate them (the default inlines each as base64).
+      { convertImage: mammoth.images.imgElement(async () => ({ src: '' })) },
+    ));
   } catch (cause) {
     throw new AppError('unprocessable_document', `${label} is not a readable Word document`, {
       cause,

@@ -58,3 +58,31 @@ export function assertTextSize(chars: number, maxChars: number, label: string): 
     );
   }
 }
+
+/** One XML tag (`<w:tbl ...>`, `</w:tbl>`, `<w:br/>`); linear like {@link TAG}. */
+const XML_TAG = /<(\/?)([A-Za-z_][\w.:-]{0,127})(?=[\s/>])[^<>]*?(\/?)>/g;
+
+/**
+ * Refuses XML nested deeper than `maxDepth` elements, in one linear pass over its tags before any
+ * parser sees it (the parsers of Office documents recurse once per level), and returns how many
+ * characters lie outside its tags: an upper bound of the text the XML can yield.
+ *
+ * @throws AppError `unprocessable_document` naming the limit.
+ */
+export function assertXmlDepth(xml: string, maxDepth: number, label: string): number {
+  let depth = 0;
+  let tagChars = 0;
+  for (const match of xml.matchAll(XML_TAG)) {
+    tagChars += match[0].length;
+    if (match[3] === '/') continue;
+    if (match[1] === '/') {
+      if (depth > 0) depth -= 1;
+    } else if (++depth > maxDepth) {
+      throw new AppError(
+        'unprocessable_document',
+        `${label} nests elements more than ${maxDepth} deep; flatten it or split it`,
+      );
+    }
+  }
+  return xml.length - tagChars;
+}

@@ -30,6 +30,24 @@ describe('ParseThread', () => {
     });
   });
 
+  it("reads a page's links and canonical URL in the thread, between parses", async () => {
+    thread = new ParseThread({ timeoutMs: 30_000, maxMemoryMb: 256, parse: {}, chunking });
+    const html = new TextEncoder().encode(
+      '<html><head><link rel="canonical" href="/docs/a"></head><body>' +
+        '<a href="b?utm_source=x#top">B</a><a href="https://elsewhere.test/">E</a>' +
+        '<a rel="nofollow" href="/docs/c">C</a></body></html>',
+    );
+    const [links, parsed] = await Promise.all([
+      thread.links(html, 'https://a.test/docs/a?ref=1'),
+      thread.parse('markdown', '# T\n\nText.', 't.md'),
+    ]);
+    expect(links).toEqual({
+      canonical: 'https://a.test/docs/a',
+      links: ['https://a.test/docs/b', 'https://elsewhere.test/'],
+    });
+    expect(parsed.chunks.length).toBe(1);
+  });
+
   it('stops a parse past its time with a 422, and parses the next document in a fresh thread', async () => {
     thread = new ParseThread({ timeoutMs: 300, maxMemoryMb: 256, parse: {}, chunking });
     // Linear, but far more than 300 ms of work.

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { PageLinks } from '../crawl/links.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Chunk, ChunkOptions } from './chunk.js';
 import type { ParsedDocument, ParseOptions } from './document.js';
@@ -7,6 +8,7 @@ import type { SourceFormat } from './formats.js';
 /** One document to parse and chunk, as sent to the worker. */
 export interface ParseJob {
   id: number;
+  kind: 'parse';
   format: SourceFormat;
   content: string | Uint8Array;
   label: string;
@@ -14,10 +16,23 @@ export interface ParseJob {
   chunking: ChunkOptions;
 }
 
-/** The worker's answer to a {@link ParseJob}. */
+/** One fetched HTML page whose links the crawler follows, as sent to the worker. */
+export interface LinksJob {
+  id: number;
+  kind: 'links';
+  html: Uint8Array;
+  pageUrl: string;
+}
+
+/** The worker's answer to a {@link ParseJob} or a {@link LinksJob}. */
 export type ParseReply =
   | { id: number; ok: true; parsed: ParsedDocument; chunks: Chunk[] }
+  | { id: number; ok: true; links: PageLinks }
   | { id: number; ok: false; code: ErrorCode; message: string };
+
+type Result<J> = J extends { kind: 'links' }
+  ? PageLinks
+  : { parsed: ParsedDocument; chunks: Chunk[] };
 
 export interface ParseThreadOptions {
   /** A document that takes longer is refused, and the thread that parsed it replaced. */
@@ -71,7 +86,30 @@ export class ParseThread {
     content: string | Uint8Array,
     label: string,
   ): Promise<{ parsed: ParsedDocument; chunks: Chunk[] }> {
-    const run = this.tail.then(() => this.run(format, content, label));
+    const job = {
+      kind: 'parse' as const,
+      format,
+      content,
+      label,
+      options: this.options.parse,
+      chunking: this.options.chunking,
+    };
+    return this.enqueue(job, label);
+  }
+
+  /**
+   * Reads the links and canonical URL of a fetched HTML page (see `extractLinks`): building its
+   * DOM costs tens of milliseconds a page, which a crawl of hundreds would take from readers.
+   */
+  links(html: Uint8Array, pageUrl: string): Promise<PageLinks> {
+    return this.enqueue({ kind: 'links' as const, html, pageUrl }, pageUrl);
+  }
+
+  private enqueue<J extends Omit<ParseJob, 'id'> | Omit<LinksJob, 'id'>>(
+    job: J,
+    label: string,
+  ): Promise<Result<J>> {
+    const run = this.tail.then(() => this.run(job, label));
     this.tail = run.catch(() => {});
     return run;
   }
@@ -82,20 +120,16 @@ export class ParseThread {
     await this.retire();
   }
 
-  private async run(format: SourceFormat, content: string | Uint8Array, label: string) {
+  private async run<J extends Omit<ParseJob, 'id'> | Omit<LinksJob, 'id'>>(
+    body: J,
+    label: string,
+  ): Promise<Result<J>> {
     const worker = this.worker ?? this.spawn();
     await this.ready;
     const id = ++this.nextId;
-    const job: ParseJob = {
-      id,
-      format,
-      content,
-      label,
-      options: this.options.parse,
-      chunking: this.options.chunking,
-    };
+    const job = { ...body, id };
     try {
-      return await new Promise<{ parsed: ParsedDocument; chunks: Chunk[] }>((resolve, reject) => {
+      return await new Promise<Result<J>>((resolve, reject) => {
         const timer = setTimeout(() => {
           cleanup();
           void this.retire();
@@ -109,8 +143,13 @@ export class ParseThread {
         const onMessage = (reply: ParseReply) => {
           if (reply.id !== id) return;
           cleanup();
-          if (reply.ok) resolve({ parsed: reply.parsed, chunks: reply.chunks });
-          else if (reply.code === 'internal')
+          if (reply.ok) {
+            resolve(
+              ('links' in reply
+                ? reply.links
+                : { parsed: reply.parsed, chunks: reply.chunks }) as Result<J>,
+            );
+          } else if (reply.code === 'internal')
             reject(new Error(`parsing ${label}: ${reply.message}`));
           else reject(new AppError(reply.code, reply.message));
         };
@@ -136,7 +175,7 @@ export class ParseThread {
         worker.postMessage(job);
       });
     } finally {
-      if (format === 'pdf') await this.retire();
+      if (body.kind === 'parse' && body.format === 'pdf') await this.retire();
     }
   }
 

@@ -4,16 +4,22 @@
  * serves readers.
  */
 import { parentPort } from 'node:worker_threads';
+import { extractLinks } from '../crawl/links.js';
 import { AppError } from '../errors.js';
 import { chunkBlocks } from './chunk.js';
 import { parseDocument } from './parse.js';
-import type { ParseJob, ParseReply } from './parse-thread.js';
+import type { LinksJob, ParseJob, ParseReply } from './parse-thread.js';
 
-parentPort!.on('message', async (job: ParseJob) => {
+parentPort!.on('message', async (job: ParseJob | LinksJob) => {
   let reply: ParseReply;
   try {
-    const parsed = await parseDocument(job.format, job.content, job.label, job.options);
-    reply = { id: job.id, ok: true, parsed, chunks: chunkBlocks(parsed.blocks, job.chunking) };
+    if (job.kind === 'links') {
+      const html = new TextDecoder().decode(job.html);
+      reply = { id: job.id, ok: true, links: extractLinks(html, job.pageUrl) };
+    } else {
+      const parsed = await parseDocument(job.format, job.content, job.label, job.options);
+      reply = { id: job.id, ok: true, parsed, chunks: chunkBlocks(parsed.blocks, job.chunking) };
+    }
   } catch (error) {
     reply =
       error instanceof AppError

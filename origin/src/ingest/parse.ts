@@ -52,7 +52,12 @@ export async function parseDocument(
       throw new AppError('unsupported_media_type', `${label}: a .docx must be uploaded as a file`);
     }
     checkContentMatchesFormat(format, content, label);
-    return normalize(await parseDocx(content, label));
+    return normalize(
+      await parseDocx(content, label, {
+        maxTextChars,
+        maxDepth: options.maxHtmlDepth ?? DEFAULT_MAX_HTML_DEPTH,
+      }),
+    );
   }
   let text: string;
   if (typeof content === 'string') {

@@ -57,6 +57,21 @@ describe('who may read /metrics', () => {
       });
   });
 
+  it('refuses a loopback caller under a host name that is not this origin (DNS rebinding)', () => {
+    expect(decide({ peer: '127.0.0.1', hostAllowed: false })).toMatchObject({
+      allowed: false,
+      code: 'forbidden',
+    });
+    expect(decide({ peer: '127.0.0.1', hostAllowed: true })).toEqual({
+      allowed: true,
+      by: 'loopback',
+    });
+    // The admin token is its own proof, whatever the host name.
+    expect(
+      decide({ peer: '127.0.0.1', hostAllowed: false, authorization: `Bearer ${TOKEN}` }),
+    ).toEqual({ allowed: true, by: 'token' });
+  });
+
   it('never takes a forwarded address for the peer', () => {
     // A remote caller claiming to be local in a header gains nothing.
     expect(decide({ peer: '198.51.100.7', headerNames: ['x-forwarded-for'] })).toMatchObject({

@@ -67,6 +67,44 @@ export function fuseRanks(
   return fused.slice(0, depth);
 }
 
+/**
+ * Weighted fusion of the lists' own scores: each list's scores are min-max normalised over the
+ * list (its best 1, its last 0; a chunk it lacks 0), and the fused score is their weighted mean,
+ * wv·v + wl·l over wv + wl. Unlike rank fusion it keeps how far apart the scores are: a weak
+ * embedder's list, given a small weight, moves a chunk only past near-ties of full text, while a
+ * chunk both lists rank high still rises. The best `depth` by score, then id.
+ */
+export function fuseScores(
+  vector: readonly RankedHit[],
+  lexical: readonly RankedHit[],
+  weights: FusionWeights,
+  depth: number,
+): FusedHit[] {
+  const fused = fuseRanks(vector, lexical, weights, Number.POSITIVE_INFINITY);
+  const v = normaliser(vector);
+  const l = normaliser(lexical);
+  const total = weights.vectorWeight + weights.fulltextWeight;
+  for (const entry of fused) {
+    const score =
+      weights.vectorWeight * v(entry.vectorSimilarity) +
+      weights.fulltextWeight * l(entry.fulltextScore);
+    entry.fused = total > 0 ? score / total : 0;
+  }
+  fused.sort((a, b) => b.fused - a.fused || a.id - b.id);
+  return fused.slice(0, depth);
+}
+
+/** Min-max normalisation over a list: its best score 1, its last 0, a missing score 0. */
+function normaliser(hits: readonly RankedHit[]): (value: number | null) => number {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const { value } of hits) {
+    lo = Math.min(lo, value);
+    hi = Math.max(hi, value);
+  }
+  return (value) => (value === null ? 0 : hi > lo ? (value - lo) / (hi - lo) : 1);
+}
+
 /** A single list as candidates: its rank gives the fused score 1 / (k + rank). */
 export function singleList(
   hits: readonly RankedHit[],

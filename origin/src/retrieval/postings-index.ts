@@ -42,7 +42,7 @@ export interface TermPostings {
 
 /** Per-term overhead of the dictionary (string, map entry, array slot), measured roughly. */
 const BYTES_PER_TERM = 96;
-/** Per-chunk scratch of a query (accumulator, norm, seen flag, touched list; see bm25.ts). */
+/** Per-chunk scratch of a query (accumulator, norm, seen flag, touched list; see max-score.ts). */
 const SCRATCH_BYTES_PER_CHUNK = 21;
 
 /** Builds the arrays from postings grouped by term. */

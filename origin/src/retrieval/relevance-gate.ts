@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { stem } from '../embedders/hash.js';
+import { withinEdits } from './edit-distance.js';
 import { SMART_STOPWORDS } from './stopwords.js';
 
 /** Words ranked above this are everyday English and never make a question off-topic alone. */
@@ -60,30 +61,6 @@ export function keyWords(question: string): string[] {
       ),
     ),
   ];
-}
-
-/** Optimal string alignment distance, stopping early above `limit`. */
-function withinEdits(a: string, b: string, limit: number): boolean {
-  if (Math.abs(a.length - b.length) > limit) return false;
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    rows.push([i]);
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        rows[0]![j] = j;
-        continue;
-      }
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = d;
-      best = Math.min(best, d);
-    }
-    if (i > 0 && best > limit) return false;
-  }
-  return rows[a.length]![b.length]! <= limit;
 }
 
 export interface OffTopicEvidence {

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Database } from '../db/database.js';
 import { withTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
@@ -97,12 +98,14 @@ export class SearchExecution {
     request: SearchRequest,
     depth: number,
     vector: string | null,
+    /** The primary's pool, or a replica that has caught up with the site (`readPoolFor`). */
+    pool: pg.Pool = this.deps.db.pool,
   ): Promise<RankedLists> {
     const { settings } = this.deps;
     const statement = (mode: 'vector' | 'fulltext') =>
       retrievalStatement(site, { ...request, mode }, depth, vector, settings);
     return withTransaction(
-      this.deps.db.pool,
+      pool,
       async (client) => {
         const { rows } = await client.query<{
           version: number;
@@ -157,8 +160,8 @@ export class SearchExecution {
   }
 
   /** Each chunk's context line and content, as the reranker and the relevance gate read it. */
-  async texts(ids: number[]): Promise<Map<number, string>> {
-    const { rows } = await this.deps.db.pool.query<{
+  async texts(ids: number[], pool: pg.Pool = this.deps.db.pool): Promise<Map<number, string>> {
+    const { rows } = await pool.query<{
       id: number;
       context: string;
       content: string;
@@ -167,9 +170,12 @@ export class SearchExecution {
   }
 
   /** What a result shows of each chunk (a chunk deleted meanwhile is absent). */
-  async details(ids: number[]): Promise<Map<number, ChunkDetails>> {
+  async details(
+    ids: number[],
+    pool: pg.Pool = this.deps.db.pool,
+  ): Promise<Map<number, ChunkDetails>> {
     if (ids.length === 0) return new Map();
-    const { rows } = await this.deps.db.pool.query<DetailsRow>(CHUNK_DETAILS_SQL, [ids]);
+    const { rows } = await pool.query<DetailsRow>(CHUNK_DETAILS_SQL, [ids]);
     return new Map(rows.map((row) => [row.id, toDetails(row)]));
   }
 }

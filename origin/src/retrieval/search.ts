@@ -1,11 +1,13 @@
+import type pg from 'pg';
 import type { Database } from '../db/database.js';
+import { readPoolFor } from '../db/read-router.js';
 import { assertSiteEmbedder } from '../embedders/site-vectors.js';
 import type { Embedder } from '../embedders/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
-import { type FusedHit, fuseRanks, singleList } from './fusion.js';
+import { type FusedHit, fuseScores, singleList } from './fusion.js';
 import type { LexicalIndexes } from './lexical-indexes.js';
 import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
 import { type RankedLists, SearchExecution } from './search-execution.js';
@@ -17,6 +19,7 @@ import type {
   SearchResult,
   SearchSettings,
 } from './search-types.js';
+import { correctSpelling } from './spelling.js';
 
 // The shapes and the bound statement keep their old import path (`retrieval/search.js`).
 export { retrievalStatement } from './search-execution.js';
@@ -39,9 +42,9 @@ function toCandidate(hit: FusedHit): Candidate {
 const MAX_EF_SEARCH = 1000;
 
 /**
- * Hybrid retrieval's ranking policy: how deep each list is read, reciprocal rank fusion of the
- * vector and BM25 lists, then the top candidates reranked in process and the relevance gate.
- * The reads themselves (pgvector, postings, SQL) are `SearchExecution`'s.
+ * Hybrid retrieval's ranking policy: how deep each list is read, weighted fusion of the vector
+ * and BM25 lists' normalised scores, then the top candidates reranked in process and the
+ * relevance gate. The reads themselves (pgvector, postings, SQL) are `SearchExecution`'s.
  */
 export class SearchService {
   private readonly execution: SearchExecution;
@@ -92,19 +95,26 @@ export class SearchService {
     const vector = needsVector
       ? vectorLiteral(request.queryVector ?? (await embedder.embed([request.query]))[0]!)
       : null;
+    // A replica serves the site only once it has replayed the site's latest content.
+    const pool = await readPoolFor(this.deps.db, site);
     const timer = this.deps.metrics?.retrievalDuration.startTimer({ mode: request.mode });
+    // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
+    const spelt = {
+      ...request,
+      query: await correctSpelling(pool, site.id, request.query),
+    };
     let candidates = this.fuse(
-      await this.execution.rankedLists(site, request, depth, vector),
+      await this.execution.rankedLists(site, spelt, depth, vector, pool),
       depth,
     );
     timer?.();
     let reranked = false;
     if (rerank && candidates.length > 0) {
-      candidates = await this.rerank(request.query, candidates);
+      candidates = await this.rerank(request.query, candidates, pool);
       reranked = true;
     }
-    const results = await this.details(candidates.slice(0, request.k));
-    const offTopic = await this.offTopic(request.askedText ?? request.query, candidates);
+    const results = await this.details(candidates.slice(0, request.k), pool);
+    const offTopic = await this.offTopic(request.askedText ?? request.query, candidates, pool);
     return { results, ...this.relevance(candidates, reranked, request.mode, offTopic) };
   }
 
@@ -116,15 +126,22 @@ export class SearchService {
         ? singleList(lexical!, 'fulltext', settings.rrfK)
         : lexical === null
           ? singleList(vector, 'vector', settings.rrfK)
-          : fuseRanks(vector, lexical, settings, depth);
+          : fuseScores(vector, lexical, settings, depth);
     return fused.map(toCandidate);
   }
 
   /** Reranks the top N fused candidates; the rest keep their fused order after them. */
-  private async rerank(query: string, candidates: Candidate[]): Promise<Candidate[]> {
+  private async rerank(
+    query: string,
+    candidates: Candidate[],
+    pool: pg.Pool,
+  ): Promise<Candidate[]> {
     const reranker = this.deps.reranker!;
     const head = candidates.slice(0, this.deps.settings.rerankTopN);
-    const texts = await this.execution.texts(head.map((c) => c.id));
+    const texts = await this.execution.texts(
+      head.map((c) => c.id),
+      pool,
+    );
     const scores = await reranker.score(
       query,
       head.map((c) => ({ id: c.id, text: texts.get(c.id) ?? '' })),
@@ -138,9 +155,14 @@ export class SearchService {
   }
 
   /** Whether the question's specific words are missing from every retrieved passage. */
-  private async offTopic(query: string, candidates: Candidate[]): Promise<OffTopicEvidence> {
+  private async offTopic(
+    query: string,
+    candidates: Candidate[],
+    pool: pg.Pool,
+  ): Promise<OffTopicEvidence> {
     const texts = await this.execution.texts(
       candidates.slice(0, MAX_EVIDENCE_PASSAGES).map((c) => c.id),
+      pool,
     );
     return offTopicEvidence(query, [...texts.values()]);
   }
@@ -188,8 +210,11 @@ export class SearchService {
     };
   }
 
-  private async details(top: Candidate[]): Promise<SearchHit[]> {
-    const byId = await this.execution.details(top.map((c) => c.id));
+  private async details(top: Candidate[], pool: pg.Pool): Promise<SearchHit[]> {
+    const byId = await this.execution.details(
+      top.map((c) => c.id),
+      pool,
+    );
     return top.flatMap((c) => {
       const chunk = byId.get(c.id);
       return chunk === undefined ? [] : [{ ...chunk, scores: c.scores }];

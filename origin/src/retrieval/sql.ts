@@ -177,3 +177,28 @@ export const POSTINGS_PAGE_SQL = `
   group by t.term
   order by t.term
   limit $3`;
+
+/**
+ * Each query word's lexeme and whether the site's documents hold it, for spelling correction.
+ * Params: $1 site, $2 the words (text[]).
+ */
+export const QUERY_WORD_TERMS_SQL = `
+  select w.word, l.lexeme, exists (
+           select 1 from site_terms st where st.site_id = $1 and st.term = l.lexeme
+         ) as known
+  from unnest($2::text[]) as w (word)
+  cross join lateral (
+    select coalesce((select lexeme from unnest(to_tsvector('english', w.word)) limit 1), '') as lexeme
+  ) l`;
+
+/**
+ * The site's terms that start with one letter and have a length in a range, most frequent first:
+ * the candidates a misspelt term is compared with. The range on the key keeps it an index scan.
+ * Params: $1 site, $2 the letter, $3 the next letter, $4 shortest, $5 longest, $6 at most.
+ */
+export const SPELLING_CANDIDATES_SQL = `
+  select term, df from site_terms
+  where site_id = $1 and term >= $2 and term < $3 and left(term, 1) = $2
+    and length(term) between $4 and $5
+  order by df desc, term
+  limit $6`;

@@ -30,16 +30,20 @@ export function vectorLiteral(vector: Float32Array | readonly number[]): string 
 }
 
 /**
- * Writes chunks in bulk: one INSERT … SELECT FROM unnest(…) per batch of rows, across
+ * Writes chunks in bulk: one INSERT … SELECT FROM unnest(…) per batch of `batchSize` rows, across
  * documents, never one statement per chunk.
  */
 export async function insertChunks(
   client: pg.PoolClient,
   siteId: number,
   chunks: readonly ChunkWrite[],
+  batchSize = CHUNK_INSERT_BATCH,
 ): Promise<void> {
-  for (let start = 0; start < chunks.length; start += CHUNK_INSERT_BATCH) {
-    const batch = chunks.slice(start, start + CHUNK_INSERT_BATCH);
+  for (let start = 0; start < chunks.length; start += batchSize) {
+    // A turn of the event loop between statements: building one holds it, and an in-process
+    // engine (PGlite) runs each statement on it.
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    const batch = chunks.slice(start, start + batchSize);
     await client.query(
       `insert into chunks (document_id, site_id, position, heading_path, context, content, token_count, embedding)
        select t.document_id, $1, t.position, string_to_array(t.heading_path, $2), t.context, t.content,

@@ -159,3 +159,24 @@ export async function upsertDocument(
   const row = rows[0]!;
   return { document: toDocument(row), created: row.created };
 }
+
+/**
+ * Re-keys a document stored under its bare file name (before documents were keyed by path, see
+ * migration 011) to the path now uploaded with that file name (`helpers/jwt.md` for `jwt.md`),
+ * unless that path is stored already: the upload then replaces it instead of adding a second copy. Returns whether one was.
+ */
+export async function claimNameKeyedDocument(
+  client: pg.PoolClient,
+  siteId: number,
+  path: string,
+  fileName: string,
+): Promise<boolean> {
+  if (!path.endsWith(`/${fileName}`)) return false;
+  const { rowCount } = await client.query(
+    `update documents set source = $2, keyed_by_name = false
+     where site_id = $1 and source = $3 and keyed_by_name
+       and not exists (select 1 from documents where site_id = $1 and source = $2)`,
+    [siteId, path, fileName],
+  );
+  return (rowCount ?? 0) > 0;
+}

@@ -1,21 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { ApiError, type ErrorResponse } from './api-error.js';
+import { isJobAnswer, waitForJob } from './jobs.js';
 
-/** The error shape every origin error response carries. */
-interface ErrorResponse {
-  error?: { code?: string; message?: string; requestId?: string };
-}
-
-/** An error answered by the origin, with its code and message. */
-export class ApiError extends Error {
-  override name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError } from './api-error.js';
 
 /** A small client for the origin's admin API, used by the CLI. */
 export class ApiClient {
@@ -71,7 +58,13 @@ export class ApiClient {
       if (file.url !== undefined) urls[file.name] = file.url;
     }
     if (Object.keys(urls).length > 0) form.append('urls', JSON.stringify(urls));
-    return this.request<T>('POST', `/api/v1/sites/${encodeURIComponent(site)}/documents`, form);
+    const answer = await this.request<unknown>(
+      'POST',
+      `/api/v1/sites/${encodeURIComponent(site)}/documents`,
+      form,
+    );
+    // A large upload is queued (202): its job's result has the same shape as a direct answer.
+    return (isJobAnswer(answer) ? await waitForJob(this, site, answer.job.id) : answer) as T;
   }
 }
 

@@ -6,6 +6,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { plural } from '../../src/lib/plural.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { ingestCommand } from './ingest.js';
+import { jobCommand, jobsCommand } from './jobs.js';
 import { insightsCommand, questionsCommand } from './operator.js';
 import { pageUrl, URL_STYLES, type UrlStyle } from './page-urls.js';
 import { addSource, listSources, removeSource, syncCommand } from './sources.js';
@@ -28,6 +29,9 @@ Commands:
   sources list <site>                  web sources with the status of their last sync
   sources remove <site> <id>           a web source and the documents it brought
   sync <site> [--source <id>] [--dry-run]   sync web sources now
+  jobs <site> [--status queued|running|succeeded|failed] [--limit N]
+                                       queued work (large uploads, reindexes, syncs) and its state
+  job <site> <id> [--wait]             one job: progress, result or error
   migrate                              apply database migrations (the origin also does at boot)
 
 Options:
@@ -66,6 +70,8 @@ export async function runCli(
       downvoted: { type: 'boolean' },
       limit: { type: 'string' },
       days: { type: 'string' },
+      status: { type: 'string' },
+      wait: { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
@@ -205,6 +211,16 @@ export async function runCli(
         return 2;
       }
       return syncCommand(api, site, { source: values.source, dryRun: values['dry-run'] });
+    }
+    case 'jobs':
+    case 'job': {
+      const [site, id] = rest;
+      if (site === undefined || (command === 'job' && id === undefined)) {
+        process.stderr.write(`usage: ${command} <site>${command === 'job' ? ' <id>' : ''}\n`);
+        return 2;
+      }
+      if (command === 'job') return jobCommand(api, site, id!, values.wait === true);
+      return jobsCommand(api, site, { status: values.status, limit: values.limit });
     }
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

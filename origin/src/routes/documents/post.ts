@@ -8,6 +8,7 @@ import { parseWith, readJson } from '../../lib/validate.js';
 import type { IngestInput } from '../../services/ingestion.js';
 import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
+import { acceptedJob, prefersAsync } from '../jobs/json.js';
 import { documentJson, HttpUrl, Metadata, SiteName, Title } from '../schemas.js';
 
 export const JsonDocumentBody = z
@@ -76,6 +77,10 @@ export function registerCreateDocument(app: Hono<AppEnv>, services: Services): v
       const { inputs, batch } = isMultipart(c)
         ? { inputs: await readUpload(c, services), batch: true }
         : await readJsonDocuments(c);
+      // Large uploads (or a client asking for it) become a job any origin runs.
+      if (prefersAsync(c) || isLarge(inputs, services.config.INGEST_ASYNC_KB)) {
+        return acceptedJob(c, site.name, await services.jobs.enqueueIngest(site, inputs));
+      }
       const prepared = [];
       for (const input of inputs) prepared.push(await services.ingestion.prepare(site, input));
       const results = await services.ingestion.storeAll(site, prepared);
@@ -87,6 +92,17 @@ export function registerCreateDocument(app: Hono<AppEnv>, services: Services): v
       return c.json(batch ? { results: body } : body[0], status);
     },
   );
+}
+
+/** Whether an upload is past the size that is queued rather than stored while the client waits. */
+function isLarge(inputs: readonly IngestInput[], asyncKb: number): boolean {
+  if (asyncKb === 0) return false;
+  const bytes = inputs.reduce(
+    (sum, { content }) =>
+      sum + (typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength),
+    0,
+  );
+  return bytes > asyncKb * 1024;
 }
 
 function isMultipart(c: Context): boolean {

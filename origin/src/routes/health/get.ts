@@ -1,8 +1,8 @@
 import type { Hono } from 'hono';
+import type { HealthResponse } from '../../../../contract/index.js';
 import { isAdmin } from '../../admin/bearer.js';
 import type { AppEnv } from '../../app-env.js';
 import type { Services } from '../../services.js';
-import { ping } from '../../store/ping.js';
 
 const DB_CHECK_TIMEOUT_MS = 2_000;
 
@@ -27,7 +27,7 @@ export function registerHealth(app: Hono<AppEnv>, services: Services): void {
       probe(services.redis.limits),
     ]);
     const body = {
-      status: database.status === 'up' ? 'ok' : 'unavailable',
+      status: (database.status === 'up' ? 'ok' : 'unavailable') satisfies HealthResponse['status'],
       version: services.version,
       database: { ...database, kind: services.db.kind },
       embedder: {
@@ -55,7 +55,7 @@ async function pingDatabase(services: Services): Promise<void> {
     timer = setTimeout(() => reject(new Error('database ping timed out')), DB_CHECK_TIMEOUT_MS);
   });
   try {
-    await Promise.race([ping(services.db.pool), timeout]);
+    await Promise.race([services.db.ping(), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -5,6 +5,7 @@ import { parseWith, readJson } from '../../lib/validate.js';
 import type { Services } from '../../services.js';
 import { getSite } from '../../store/sites.js';
 import { listWebSources } from '../../store/web-sources.js';
+import { acceptedJob, prefersAsync } from '../jobs/json.js';
 import { SiteName } from '../schemas.js';
 import { SyncBody } from './schema.js';
 
@@ -24,6 +25,10 @@ export function registerSyncSources(app: Hono<AppEnv>, services: Services): void
         : (await listWebSources(services.db.pool, site.id)).map((source) => source.id);
     if (ids.length === 0) {
       throw new AppError('not_found', `site "${site.name}" has no web sources; add one first`);
+    }
+    if (prefersAsync(c) && body.dryRun !== true) {
+      const payload = body.sourceId === undefined ? {} : { sourceId: body.sourceId };
+      return acceptedJob(c, site.name, await services.jobs.enqueueSiteWork(site, 'sync', payload));
     }
     const runs = [];
     for (const id of ids) {

@@ -16,7 +16,11 @@ Options:
   --database-url URL   run on this PostgreSQL (a temporary site, deleted after) instead of PGlite
   --embedder NAME      hash (default), transformers or auto
   --limit N            only the first N questions
-  -h, --help           this text`;
+  -h, --help           this text
+
+With a model: --set LLM_BASE_URL=... --set LLM_MODEL=... (and LLM_API_KEY). Against the repo's
+local OpenAI-compatible stub, which exercises the client path but cannot judge quality:
+npm run bench:answers-llm -- <qa folder> [--database-url URL]`;
 
 interface AnswerArgs {
   folder: string;
@@ -85,6 +89,10 @@ export function formatAnswerReport(report: AnswerReport): string {
     `answerable + follow-up correct: ${scores.answerableCorrect}/${scores.answerable} (${percent(scores.accuracy)})`,
     `false refusals:                 ${scores.falseRefusals}/${scores.answerable} (${percent(scores.falseRefusalRate)})`,
     `unanswerable refused:           ${scores.unanswerableRefused}/${scores.unanswerable} (${percent(scores.refusalAccuracy)})`,
+    ...(['odd', 'even'] as const).map((half) => {
+      const h = report.byHalf[half];
+      return `${`${half} ids:`.padEnd(32)}${h.answerableCorrect}/${h.answerable} correct, ${h.falseRefusals} false refusals, ${h.unanswerableRefused}/${h.unanswerable} unanswerable refused`;
+    }),
     `time to first token: p50 ${report.ttftMs.p50?.toFixed(0) ?? '-'} ms, p95 ${report.ttftMs.p95?.toFixed(0) ?? '-'} ms`,
   );
   const failures = report.results.filter((r) => r.verdict !== 'correct');

@@ -27,6 +27,11 @@ export interface AnswerReport {
   documents: { given: number; stored: number; failed: string[] };
   scores: AnswerScores;
   byKind: Record<string, { asked: number; correct: number; falseRefusals: number }>;
+  /**
+   * The same figures for the questions with odd and with even numbers in their ids: rules are
+   * tuned on one half and confirmed on the other, so a rule fitted to a few questions shows.
+   */
+  byHalf: { odd: AnswerScores; even: AnswerScores };
   ttftMs: { p50: number | null; p95: number | null };
   results: QuestionResult[];
 }
@@ -35,6 +40,12 @@ export interface AnswerRunOptions extends ProductOptions {
   /** Only the first N questions (a follow-up's first question is asked whenever it is needed). */
   limit?: number | undefined;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Fills the site in place of uploading `docs/` (e.g. a sync of the same pages served as a
+   * website); `pageOf` then names a cited source as the set names its pages (`api/context.md`).
+   */
+  ingest?: (product: Product, site: string, set: QaSet) => Promise<AnswerReport['documents']>;
+  pageOf?: (source: string) => string;
 }
 
 /**
@@ -50,7 +61,7 @@ export async function runAnswerEvaluation(
   const site = `qa-${Date.now().toString(36)}`;
   try {
     await createSite(product, site);
-    const documents = await upload(product, site, set);
+    const documents = await (options.ingest ?? upload)(product, site, set);
     const questions = set.questions.slice(0, options.limit ?? set.questions.length);
     const conversations = new Map<string, string | null>();
     const byId = new Map(set.questions.map((q) => [q.id, q]));
@@ -69,7 +80,7 @@ export async function runAnswerEvaluation(
       }
       const reply = await ask(product, site, question.question, conversation);
       conversations.set(question.id, reply.conversationId);
-      results.push(resultOf(question, reply));
+      results.push(resultOf(question, reply, options.pageOf ?? pageOf));
       options.onProgress?.(results.length, questions.length);
     }
     return report(documents, results);
@@ -109,7 +120,11 @@ async function upload(
   return { given: set.documents.length, stored, failed };
 }
 
-function resultOf(question: QaQuestion, reply: ChatReply): QuestionResult {
+function resultOf(
+  question: QaQuestion,
+  reply: ChatReply,
+  pageOf: (source: string) => string,
+): QuestionResult {
   const cited = reply.sources
     .filter((source) => reply.cited.includes(source.n))
     .map((source) => pageOf(source.source ?? source.url ?? ''));
@@ -147,10 +162,13 @@ function report(documents: AnswerReport['documents'], results: QuestionResult[])
   const ttfts = results.flatMap((r) => (r.ttftMs === null ? [] : [r.ttftMs])).sort((a, b) => a - b);
   const at = (q: number) =>
     ttfts.length === 0 ? null : ttfts[Math.min(ttfts.length - 1, Math.floor(q * ttfts.length))]!;
+  const half = (parity: number) =>
+    summarize(results.filter((r) => Number(/\d+/.exec(r.id)?.[0] ?? 0) % 2 === parity));
   return {
     documents,
     scores: summarize(results),
     byKind,
+    byHalf: { odd: half(1), even: half(0) },
     ttftMs: { p50: at(0.5), p95: at(0.95) },
     results,
   };

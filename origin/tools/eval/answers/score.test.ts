@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QaQuestion } from './questions.js';
-import { judge, summarize } from './score.js';
+import { displayedText, judge, summarize } from './score.js';
 
 const asked: QaQuestion = {
   id: 'q1',
@@ -22,6 +22,16 @@ describe('judge', () => {
       'wrong_page',
     );
     expect(judge(asked, { text: '', cited: [], refused: true })).toBe('false_refusal');
+  });
+
+  it('reads the answer as displayed: escapes shown bare outside code, kept inside it', () => {
+    expect(displayedText('origin: string\\[\\] or a\\_b `x\\[1]`\n```\ny\\[0]\n```')).toBe(
+      'origin: string[] or a_b `x\\[1]`\n```\ny\\[0]\n```',
+    );
+    const array = { ...asked, answers: [['string[]']] };
+    expect(judge(array, { text: 'A string\\[\\].', cited: ['api/run.md'], refused: false })).toBe(
+      'correct',
+    );
   });
 
   it('wants a refusal for an unanswerable question', () => {

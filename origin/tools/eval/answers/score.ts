@@ -21,6 +21,18 @@ export function normalize(text: string): string {
   return text.toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * The answer as a reader sees it: the product's Markdown shows a backslash escape (`\[`, `\_`)
+ * as the bare character outside code, so `string\[\]` reads `string[]`. Code (fenced or inline)
+ * is shown as written. The facts are looked for in this text, as a reader would look for them.
+ */
+export function displayedText(markdown: string): string {
+  return markdown
+    .split(/(```[\s\S]*?```|`[^`\n]+`)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/\\([\\`*_[\]()#|!])/g, '$1')))
+    .join('');
+}
+
 /** A cited page as the set names pages: no anchor, no leading `./` or `/`. */
 export function pageOf(source: string): string {
   return source.replace(/#.*$/, '').replace(/^\.?\//, '');
@@ -34,7 +46,7 @@ export function pageOf(source: string): string {
 export function judge(question: QaQuestion, reply: Reply): Verdict {
   if (question.kind === 'unanswerable') return reply.refused ? 'correct' : 'answered_unanswerable';
   if (reply.refused) return 'false_refusal';
-  const text = normalize(reply.text);
+  const text = normalize(displayedText(reply.text));
   const facts = question.answers.every((phrasings) =>
     phrasings.some((phrasing) => text.includes(normalize(phrasing))),
   );
