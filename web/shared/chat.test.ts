@@ -153,6 +153,28 @@ describe('streamChat', () => {
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(180);
   });
 
+  it('resumes with Last-Event-ID when the edge reports the origin gone mid-answer', async () => {
+    let calls = 0;
+    handler = (_req, res) => {
+      calls += 1;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (calls === 1) {
+        // The edge's guard appends this event (without an id) to a stream its origin broke.
+        res.end(
+          frame('abcdefghijkl.1', 'token', { text: 'Hello ' }) +
+            frame('', 'error', { code: 'origin_unavailable', message: 'x' }),
+        );
+        return;
+      }
+      res.end(
+        frame('abcdefghijkl.2', 'token', { text: 'again' }) + frame('abcdefghijkl.3', 'done', {}),
+      );
+    };
+    const out = await run(undefined, [5]);
+    expect(out).toMatchObject({ text: 'Hello again', done: 1, failures: [], retries: [] });
+    expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, 'abcdefghijkl.1']);
+  });
+
   it('gives up after its retries and says the connection dropped', async () => {
     handler = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -237,12 +237,16 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
         }
         const failure = classify(code, 0, waitMs && Math.ceil(waitMs / 1000));
         const delay = backoff[unreachableTries];
-        // The edge's stream for "origin unavailable" before any answer: wait and ask again.
-        if (failure.kind === 'unreachable' && lastId === '' && delay !== undefined) {
-          unreachableTries += 1;
-          again = true;
-          on.retrying?.(delay);
-          return;
+        // "Origin unavailable" from the edge: mid-answer, the stream broke and is resumed with
+        // Last-Event-ID (another origin may hold it); before any answer, wait and ask again.
+        if (failure.kind === 'unreachable') {
+          if (lastId !== '') return;
+          if (delay !== undefined) {
+            unreachableTries += 1;
+            again = true;
+            on.retrying?.(delay);
+            return;
+          }
         }
         finished = true;
         on.fail(failure);
