@@ -84,8 +84,13 @@ describe(`a saturated database pool fails fast with 503 (${TEST_DB})`, () => {
       expectOverloaded(waited);
       expect(waited.ms).toBeGreaterThanOrEqual(ACQUIRE_TIMEOUT_MS - 100);
       expect(waited.ms).toBeLessThan(ACQUIRE_TIMEOUT_MS + 3_000);
-      // Health is honest about it too: the database does not answer in time.
-      expect((await h.request('GET', '/api/v1/health')).status).toBe(503);
+      // Health is honest about it too. On PostgreSQL the database does not answer in time: 503.
+      // PGlite's engine runs on this event loop, so that health runs at all shows it turns; its
+      // one connection being held is the pool's state (readers got 503 above), not the engine's,
+      // and a long write must not make the embedded origin look down (ingest-stall.test.ts).
+      expect((await h.request('GET', '/api/v1/health')).status).toBe(
+        TEST_DB === 'postgres' ? 503 : 200,
+      );
     } finally {
       await release();
     }
