@@ -121,11 +121,20 @@ describe('the image layout, built and started outside Docker', () => {
     // The build context, as `COPY` lays it out in /app.
     const build = join(dir, 'build');
     mkdirSync(build);
-    for (const path of ['package.json', 'tsconfig.json', 'origin/src', 'origin/tools', 'web']) {
+    for (const path of [
+      'package.json',
+      'tsconfig.json',
+      'contract',
+      'origin/src',
+      'origin/tools',
+      'web',
+    ]) {
       cpSync(join(ROOT, path), join(build, path), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'));
-    const transpile = steps.find((s) => s.op === 'RUN' && s.args.startsWith('find origin/src'));
+    const transpile = steps.find(
+      (s) => s.op === 'RUN' && s.args.startsWith('find ') && s.args.includes(' origin/src '),
+    );
     expect(transpile).toBeDefined();
     const built = await runCommand('sh', ['-c', transpile!.args], {
       cwd: build,
@@ -134,13 +143,14 @@ describe('the image layout, built and started outside Docker', () => {
     expect(built.stderr).toBe('');
     expect(built.code).toBe(0);
 
-    // The runtime stage's COPY lines, by hand: package.json, node_modules, origin, the widget,
-    // the admin console.
+    // The runtime stage's COPY lines, by hand: package.json, node_modules, origin, the wire
+    // contract, the widget, the admin console.
     const app = join(dir, 'app');
     mkdirSync(join(app, 'dist'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
     cpSync(join(build, 'out/origin'), join(app, 'origin'), { recursive: true });
+    cpSync(join(build, 'out/contract'), join(app, 'contract'), { recursive: true });
     cpSync(join(build, 'dist/widget'), join(app, 'dist/widget'), { recursive: true });
     cpSync(join(build, 'dist/admin'), join(app, 'dist/admin'), { recursive: true });
     cpSync(join(ROOT, 'origin/docker-start.sh'), join(app, 'docker-start.sh'));
