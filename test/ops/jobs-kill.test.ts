@@ -192,6 +192,8 @@ describe('a job whose origin is SIGKILLed halfway is finished by another origin 
       (job) => job.status !== 'running' && job.status !== 'queued',
     );
     await stopWatching();
+    // The watcher's last read may have started before the job's commit: one more, after it.
+    seen.push((await watcher.query<DocState>(DOC_STATE)).rows[0]!);
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(pidOf(done.claimedBy)).toBe(survivor.child.pid);
     expect(done.result!.results[0]).toMatchObject({
