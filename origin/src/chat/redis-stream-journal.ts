@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { ExchangeFence } from '../store/conversations.js';
 import { APPEND, conversationKey, END_STREAM, RENEW, streamKeys } from './redis-stream-keys.js';
 import type { ChatEvent, StreamOwner } from './stream-registry.js';
 import { parseEventId } from './stream-registry.js';
@@ -44,6 +45,8 @@ export class StreamJournal {
     private readonly owner: StreamOwner,
     /** The last sequence already in Redis (a takeover continues after it). */
     startSequence: number,
+    /** 1 for the producer that opened the stream, one more for each takeover (`CLAIM`). */
+    private readonly generation: number,
     /** Called once when another origin holds the lease now: this one must stop its answer. */
     private readonly onLost: () => void,
   ) {
@@ -64,6 +67,7 @@ export class StreamJournal {
           site: String(this.owner.siteId),
           conversation: this.owner.conversationId,
           question,
+          generation: String(this.generation),
         })
         .pexpire(this.keys.meta, runningTtlMs)
         .exec();
@@ -112,6 +116,23 @@ export class StreamJournal {
       maxEvents,
       ...more,
     );
+  }
+
+  /**
+   * The fencing token under which this answer's exchange is stored, or `null` when another
+   * origin holds the lease now (it took the answer over and stores it). Asked of Redis, since a
+   * paused process learns of a lost lease only at its next renewal; when Redis cannot say, the
+   * token is given and the database's fence decides.
+   */
+  async fence(): Promise<ExchangeFence | null> {
+    if (this.lost) return null;
+    await this.flushed();
+    const holder = await this.options.redis.get(this.keys.lease).catch(() => this.token);
+    if (holder !== null && holder !== this.token) {
+      this.loseLease();
+      return null;
+    }
+    return { streamId: this.id, generation: this.generation };
   }
 
   /** Whether a reader on another origin follows the stream now. */

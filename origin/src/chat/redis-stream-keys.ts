@@ -94,3 +94,13 @@ export const RENEW = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
+
+/**
+ * Claims the lease of a stream whose producer let it lapse, when its meta still exists, and
+ * counts the claim in the meta's `generation` (the producer's is 1). KEYS: lease, meta. ARGV:
+ * token, lease (ms). Returns the new generation, or 0 when the lease is held or the stream gone.
+ */
+export const CLAIM = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+return redis.call('HINCRBY', KEYS[2], 'generation', 1)`;

@@ -167,15 +167,19 @@ describe.runIf(REDIS_URL)('RedisStreamRegistry', () => {
 
     const restarted: string[] = [];
     const taker = origin(keyPrefix, contractLimits, { onTakeover: (id) => restarted.push(id) });
+    let fence: Promise<unknown> | undefined;
     const resumed = await taker.resume(`${stream.id}.4`, 1, undefined, (again, question) => {
       expect(question).toBe('What is the capital of France?');
       expect(again.id).toBe(stream.id);
+      // The taker stores the exchange under the next generation of the stream's lease.
+      fence = again.fence();
       answer(again);
       again.emit('done', { ...DONE, messageId: '1' });
       again.finish();
     });
     const events = await collect(resumed!.subscribe, 15_000);
     expect(restarted).toEqual([stream.id]);
+    expect(await fence).toEqual({ streamId: stream.id, generation: 2 });
     // The reader saw up to "is" (event 4): "the" is replayed from Redis, the rest is answered
     // again here, each token once, with ids that follow on.
     expect(events.map((event) => event.id)).toEqual(
@@ -191,8 +195,11 @@ describe.runIf(REDIS_URL)('RedisStreamRegistry', () => {
     const stream = producer.create(owner, 'q');
     stream.emit('token', { text: 'a' });
     await settle();
+    expect(await stream.fence()).toEqual({ streamId: stream.id, generation: 1 });
     const keys = streamKeys(keyPrefix, stream.id);
     await redis.set(keys.lease, 'someone-else');
+    // Told before its next append or renewal: it must not store the exchange the other stores.
+    expect(await stream.fence()).toBeNull();
     stream.emit('token', { text: 'b' });
     await until(() => stream.signal.aborted, 3_000);
     expect(stream.signal.aborted).toBe(true);

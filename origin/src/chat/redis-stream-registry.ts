@@ -4,7 +4,14 @@ import { waitForRedis } from '../cache/redis.js';
 import { AppError } from '../errors.js';
 import { continuation } from './continuation.js';
 import { StreamJournal } from './redis-stream-journal.js';
-import { conversationKey, decodeEntry, END, sequenceOf, streamKeys } from './redis-stream-keys.js';
+import {
+  CLAIM,
+  conversationKey,
+  decodeEntry,
+  END,
+  sequenceOf,
+  streamKeys,
+} from './redis-stream-keys.js';
 import type { ChatStreams, RestartAnswer, ResumedStream } from './stream-registry.js';
 import {
   type ChatEvent,
@@ -85,12 +92,13 @@ export class RedisStreamRegistry implements ChatStreams {
   create(owner: StreamOwner, question: string): ChatStream {
     this.local.ensureRoom();
     const id = randomBytes(9).toString('base64url');
-    const journal = this.journal(id, randomBytes(12).toString('base64url'), owner, 0);
+    const journal = this.journal(id, randomBytes(12).toString('base64url'), owner, 0, 1);
     journal.open(question);
     const stream = this.local.create(owner, question, {
       id,
       tap: journal.tap,
       wanted: () => journal.wanted(),
+      fence: () => journal.fence(),
     });
     this.onLost.set(journal, stream);
     return stream;
@@ -160,7 +168,13 @@ export class RedisStreamRegistry implements ChatStreams {
   /** The stream of a producer that lost its lease: stopped, its readers sent elsewhere. */
   private readonly onLost = new WeakMap<StreamJournal, ChatStream>();
 
-  private journal(id: string, token: string, owner: StreamOwner, start: number): StreamJournal {
+  private journal(
+    id: string,
+    token: string,
+    owner: StreamOwner,
+    start: number,
+    generation: number,
+  ): StreamJournal {
     const { redis, keyPrefix, limits, runningTtlMs, leaseMs, onError } = this.options;
     const journal: StreamJournal = new StreamJournal(
       {
@@ -176,6 +190,7 @@ export class RedisStreamRegistry implements ChatStreams {
       token,
       owner,
       start,
+      generation,
       // No last event: the reader's reconnect resumes from the origin that took the answer over.
       () => this.onLost.get(journal)?.abandon(),
     );
@@ -266,9 +281,10 @@ export class RedisStreamRegistry implements ChatStreams {
 
   /**
    * Takes over the answer of stream `id`, whose producer's lease expired: claims the lease (one
-   * origin wins), reads what was sent, and starts the answer again here as a continuation of
-   * the same stream id and sequence. A stream that had ended, or whose beginning was trimmed,
-   * is closed instead of answered twice.
+   * origin wins, with the next generation: the fence its exchange is stored under, so that a
+   * producer that was only paused cannot store a second one), reads what was sent, and starts
+   * the answer again here as a continuation of the same stream id and sequence. A stream that
+   * had ended, or whose beginning was trimmed, is closed instead of answered twice.
    */
   private async takeOver(
     id: string,
@@ -279,7 +295,8 @@ export class RedisStreamRegistry implements ChatStreams {
     const { redis, keyPrefix, leaseMs } = this.options;
     const keys = streamKeys(keyPrefix, id);
     const token = randomBytes(12).toString('base64url');
-    if ((await redis.set(keys.lease, token, 'PX', leaseMs, 'NX')) !== 'OK') return;
+    const generation = Number(await redis.eval(CLAIM, 2, keys.lease, keys.meta, token, leaseMs));
+    if (generation === 0) return;
     const entries = (await redis.xrange(keys.events, '-', '+')) as Array<[string, string[]]>;
     const sent: ChatEvent[] = [];
     let last = 0;
@@ -296,7 +313,7 @@ export class RedisStreamRegistry implements ChatStreams {
         if (event.event === 'done' || event.event === 'error') finished = true;
       }
     }
-    const journal = this.journal(id, token, owner, last);
+    const journal = this.journal(id, token, owner, last, generation);
     if (finished || !complete || !this.hasRoom()) {
       if (!finished) {
         journal.tap({
@@ -318,6 +335,7 @@ export class RedisStreamRegistry implements ChatStreams {
       startSequence: last,
       tap: journal.tap,
       wanted: () => journal.wanted(),
+      fence: () => journal.fence(),
       rewrite: continuation(sent),
     });
     this.onLost.set(journal, stream);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatEventData, ChatEventName } from '../../../contract/stream.js';
 import { AppError } from '../errors.js';
+import type { ExchangeFence } from '../store/conversations.js';
 
 export type { ChatEventName };
 
@@ -30,6 +31,11 @@ export interface StreamHooks {
   tap?: (event: ChatEvent | null) => Promise<void> | undefined;
   /** Asked when the grace period ends with no reader here: true keeps the answer running. */
   wanted?: () => Promise<boolean>;
+  /**
+   * The fencing token the answer's exchange is stored under, or `null` when another origin took
+   * the answer over (that one stores it; this one must not store a second). None: unfenced.
+   */
+  fence?: () => Promise<ExchangeFence | null>;
   /** Rewrites or drops an event before it is sent (a takeover skips what was sent already). */
   rewrite?: (
     event: ChatEventName,
@@ -67,6 +73,8 @@ export class ChatStream {
   private sequence = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private interrupted = false;
+  /** Another origin continues the answer (`abandon`): this copy must not be resumed or stored. */
+  private abandoned = false;
   /** Readers were told the end (`null`); later subscribers get the buffer and the end at once. */
   private closed = false;
   /** Deliveries waiting for their `tap` write, in order; none without a promise-returning tap. */
@@ -87,6 +95,20 @@ export class ChatStream {
   ) {
     this.id = hooks.id ?? randomBytes(9).toString('base64url');
     this.sequence = hooks.startSequence ?? 0;
+  }
+
+  /**
+   * How the answer's exchange may be stored: `undefined` unfenced (this process alone holds the
+   * stream), a fencing token, or `null` when another origin took the answer over.
+   */
+  async fence(): Promise<ExchangeFence | null | undefined> {
+    if (this.abandoned) return null;
+    return this.hooks.fence?.();
+  }
+
+  /** Whether another origin took the answer over (see `abandon`). */
+  get isAbandoned(): boolean {
+    return this.abandoned;
   }
 
   /** Aborted when every reader has gone for the grace period. */
@@ -161,6 +183,7 @@ export class ChatStream {
   abandon(): void {
     if (this.finished || this.interrupted) return;
     this.interrupted = true;
+    this.abandoned = true;
     this.closeReaders();
     this.controller.abort();
   }
@@ -344,7 +367,8 @@ export class StreamRegistry implements ChatStreams {
     const id = parseEventId(lastEventId);
     if (id === null) return null;
     const stream = this.streams.get(id.stream);
-    if (stream === undefined || stream.owner.siteId !== siteId) return null;
+    // An abandoned copy's buffer may end with an event the origin continuing it never sent.
+    if (stream === undefined || stream.isAbandoned || stream.owner.siteId !== siteId) return null;
     if (conversationId !== undefined && stream.owner.conversationId !== conversationId) return null;
     if (!stream.resumableAfter(id.sequence)) {
       throw new AppError('conflict', 'this answer is too long to resume; ask again');

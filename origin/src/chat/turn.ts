@@ -273,6 +273,15 @@ export class ChatService {
     const { status, final } = ending;
     const outcome: AnswerOutcome =
       status === 'complete' ? (ending.noAnswer ? 'no_answer' : 'answered') : status;
+    // Shared streams: another origin that took this answer over stores it, not this one.
+    const fence = await stream.fence().catch(() => undefined);
+    if (fence === null) {
+      deps.logger.info(
+        { requestId: input.requestId, streamId: stream.id },
+        'chat turn not stored: another origin took the answer over',
+      );
+      return;
+    }
     const messageId = await recordExchange(
       deps.db.pool,
       input.site.id,
@@ -286,6 +295,7 @@ export class ChatService {
         log: { outcome, ttftMs: turn.ttftMs, latencyMs: turn.elapsedMs() },
       },
       turn.questionEmbedding,
+      fence,
     ).catch((error: unknown) => {
       deps.logger.error({ err: error, requestId: input.requestId }, 'could not store the exchange');
       return null;

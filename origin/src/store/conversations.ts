@@ -57,9 +57,23 @@ export async function recentTurns(
 export type AnswerOutcome = 'answered' | 'no_answer' | 'error' | 'partial';
 
 /**
+ * The stream an answer was produced on and the generation of its producer's lease (shared chat
+ * streams only): a fencing token for the exchange. See `recordExchange`.
+ */
+export interface ExchangeFence {
+  streamId: string;
+  generation: number;
+}
+
+/**
  * Stores a question and its answer (complete, partial or failed) in one transaction, creating
  * the conversation of `siteId` with its first exchange; returns the answer's message id (what
  * readers' feedback names).
+ *
+ * With a `fence`, one exchange per stream is kept: an origin that took an answer over (a higher
+ * generation) replaces what a paused producer stored before it, and a producer that stores after
+ * the takeover is refused (`null`). The check and the write are one transaction under a lock on
+ * the stream, so two origins cannot both store whatever their timing.
  */
 export async function recordExchange(
   db: pg.Pool,
@@ -75,20 +89,28 @@ export async function recordExchange(
     log?: { outcome: AnswerOutcome; ttftMs: number | null; latencyMs: number };
   },
   questionEmbedding?: Float32Array | null,
-): Promise<string> {
+  fence?: ExchangeFence,
+): Promise<string | null> {
   return withTransaction(db, async (client) => {
+    if (fence !== undefined && !(await claimStream(client, fence))) return null;
     await client.query(
       'insert into conversations (id, site_id) values ($1, $2) on conflict (id) do nothing',
       [conversationId, siteId],
     );
     await client.query(
-      `insert into messages (conversation_id, role, content, status, question_embedding)
-         values ($1, 'user', $2, 'complete', $3::vector)`,
-      [conversationId, question, questionEmbedding ? vectorLiteral(questionEmbedding) : null],
+      `insert into messages (conversation_id, role, content, status, question_embedding, stream_id, stream_generation)
+         values ($1, 'user', $2, 'complete', $3::vector, $4, $5)`,
+      [
+        conversationId,
+        question,
+        questionEmbedding ? vectorLiteral(questionEmbedding) : null,
+        fence?.streamId ?? null,
+        fence?.generation ?? null,
+      ],
     );
     const { rows } = await client.query<{ id: string }>(
-      `insert into messages (conversation_id, role, content, sources, cited, status, outcome, ttft_ms, latency_ms)
-         values ($1, 'assistant', $2, $3, $4, $5, $6, $7, $8) returning id`,
+      `insert into messages (conversation_id, role, content, sources, cited, status, outcome, ttft_ms, latency_ms, stream_id, stream_generation)
+         values ($1, 'assistant', $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id`,
       [
         conversationId,
         answer.content,
@@ -98,6 +120,8 @@ export async function recordExchange(
         answer.log?.outcome ?? null,
         answer.log?.ttftMs ?? null,
         answer.log?.latencyMs ?? null,
+        fence?.streamId ?? null,
+        fence?.generation ?? null,
       ],
     );
     await client.query(
@@ -106,4 +130,29 @@ export async function recordExchange(
     );
     return String(rows[0]!.id);
   });
+}
+
+/**
+ * Whether the holder of `fence` may store its stream's exchange, inside the storing transaction:
+ * locks the stream (transaction-scoped, so PgBouncer's transaction mode keeps it), refuses when
+ * an equal or higher generation stored it already, and removes a lower generation's exchange.
+ */
+async function claimStream(client: pg.PoolClient, fence: ExchangeFence): Promise<boolean> {
+  await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    `chat-stream:${fence.streamId}`,
+  ]);
+  const { rows } = await client.query<{ generation: number; conversation_id: string }>(
+    `select stream_generation as generation, conversation_id from messages
+      where stream_id = $1 and role = 'assistant'`,
+    [fence.streamId],
+  );
+  const stored = rows[0];
+  if (stored === undefined) return true;
+  if (stored.generation >= fence.generation) return false;
+  const removed = await client.query('delete from messages where stream_id = $1', [fence.streamId]);
+  await client.query(
+    'update conversations set message_count = greatest(message_count - $2, 0) where id = $1',
+    [stored.conversation_id, removed.rowCount ?? 0],
+  );
+  return true;
 }
