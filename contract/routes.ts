@@ -28,7 +28,7 @@ export const READER_ROUTE = new RegExp(
 export const READER_CORS = {
   methods: 'GET, POST, OPTIONS',
   allowHeaders: 'Content-Type, X-Site-Key, Last-Event-ID, X-Request-Id',
-  exposeHeaders: 'X-Request-Id, Retry-After',
+  exposeHeaders: 'X-Request-Id, Retry-After, X-Stream-Id',
   /** Seconds a browser may keep a preflight's answer. */
   maxAge: '600',
 } as const;

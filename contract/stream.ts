@@ -7,7 +7,9 @@ import { MessageId } from './requests.js';
  * `sources`, `token`…, then exactly one of `done` or `error`. Between events the origin sends
  * comment lines (`: ping`) that keep idle proxies from closing the stream; they carry no event.
  * Each origin event has an `id:` a reader resumes from (`Last-Event-ID`); the edge's own `error`
- * event has none, so a resume still starts from the origin's last event.
+ * event has none, so a resume still starts from the origin's last event. A new answer's response
+ * names its stream in `X-Stream-Id`: a stream that breaks before its first event is resumed from
+ * its start with `Last-Event-ID: <stream id>.0` rather than asked again.
  */
 
 /** How the answer used the answer cache: a first question is looked up, a follow-up bypasses it. */

@@ -15,6 +15,8 @@ export interface ResumedResult {
   resumes: number;
   /** Times the question was asked anew because the stream broke before its first event. */
   askedAgain: number;
+  /** Resumes from the start (`<X-Stream-Id>.0`) of a stream that broke before its first event. */
+  resumedFromStart: number;
   outcome: string;
   /** When not exact: the sequences and the text received, to see what went wrong. */
   received?: { sequences: number[]; text: string };
@@ -33,9 +35,13 @@ export async function askResuming(
   const events: SseItem[] = [];
   let resumes = 0;
   let askedAgain = 0;
+  let resumedFromStart = 0;
+  // What the chat site does too: the response names its stream, so a stream that breaks before
+  // its first event is resumed from the start instead of asked (and answered) twice.
+  let startId: string | undefined;
   let outcome = 'gave up';
   for (let attempt = 0; attempt < (options.maxAttempts ?? 6); attempt += 1) {
-    const lastId = events.at(-1)?.id;
+    const lastId = events.at(-1)?.id ?? startId;
     let response: Response;
     try {
       response = await fetch(`${base}/api/v1/sites/${options.site ?? 'bench'}/chat`, {
@@ -54,12 +60,21 @@ export async function askResuming(
       await pause(200);
       continue;
     }
+    if (response.status === 404 && events.length === 0 && startId !== undefined) {
+      // Gone with its origin before it said anything: ask again.
+      startId = undefined;
+      await response.body?.cancel();
+      askedAgain += 1;
+      continue;
+    }
     if (response.status !== 200 || response.body === null) {
       outcome = `${response.status}`;
       await response.body?.cancel();
       await pause(200);
       continue;
     }
+    const named = response.headers.get('x-stream-id');
+    if (events.length === 0 && named !== null) startId = `${named}.0`;
     let got: SseItem[] = [];
     await readSse(response.body, {
       timeoutMs: 120_000,
@@ -80,15 +95,23 @@ export async function askResuming(
       outcome = code === undefined ? last.event : `${last.event} ${code}`;
       break;
     }
-    if (events.length === 0) askedAgain += 1;
-    else resumes += 1;
+    if (events.length > 0) resumes += 1;
+    else if (startId !== undefined) resumedFromStart += 1;
+    else askedAgain += 1;
     await pause(200);
   }
   const sequences = events.map((item) => Number(item.id!.split('.')[1]));
   const inOrder = sequences.every((sequence, i) => sequence === i + 1);
   const completed = outcome === 'done';
   const exact = completed && inOrder && answerText(events) === expected;
-  const result: ResumedResult = { exact, completed, resumes, askedAgain, outcome };
+  const result: ResumedResult = {
+    exact,
+    completed,
+    resumes,
+    askedAgain,
+    resumedFromStart,
+    outcome,
+  };
   if (!exact) result.received = { sequences, text: answerText(events) };
   return result;
 }

@@ -425,4 +425,44 @@ describe(`chat through an OpenAI-compatible LLM (a local stub) (${TEST_DB})`, ()
     const whole = await readSse((await chat(h, { message: 'How do I restore a backup?' })).body!);
     expect(answerText([...first, ...rest])).toBe(answerText(whole));
   });
+
+  it('resumes from its start (X-Stream-Id) a stream that broke before its first event; stores it once', async () => {
+    const h = await withModel('slow-100');
+    const first = await chat(h, { message: 'Where do the nightly dumps go?' });
+    const streamId = first.headers.get('x-stream-id');
+    expect(streamId).toMatch(/^[\w-]{12}$/);
+    await first.body!.cancel();
+    const all = await readSse(
+      (
+        await h.request('POST', '/api/v1/sites/docs/chat', {
+          json: { message: 'Where do the nightly dumps go?' },
+          headers: { 'last-event-id': `${streamId}.0` },
+        })
+      ).body!,
+    );
+    const ids = all.filter((i) => i.id !== undefined).map((i) => i.id);
+    expect(ids).toEqual(ids.map((_, i) => `${streamId}.${i + 1}`));
+    expect(all.at(-1)!.event).toBe('done');
+    const { conversationId } = all[0]!.data as { conversationId: string };
+    const { rows } = await h.services.db.pool.query(
+      'select role from messages where conversation_id = $1 order by id',
+      [conversationId],
+    );
+    expect(rows).toEqual([{ role: 'user' }, { role: 'assistant' }]);
+  });
+
+  it('answers anew a resume from the start of a stream no one holds (its origin died); not a later one', async () => {
+    const h = await withModel('echo');
+    const resume = (id: string) =>
+      h.request('POST', '/api/v1/sites/docs/chat', {
+        json: { message: 'How do I restore a backup?' },
+        headers: { 'last-event-id': id },
+      });
+    const fresh = await resume('AAAAAAAAAAAA.0');
+    expect(fresh.status).toBe(200);
+    const items = await readSse(fresh.body!);
+    expect(items.at(-1)!.event).toBe('done');
+    expect(items.find((i) => i.id !== undefined)!.id).toBe(`${fresh.headers.get('x-stream-id')}.1`);
+    expect((await resume('AAAAAAAAAAAA.2')).status).toBe(404);
+  });
 });

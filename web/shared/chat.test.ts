@@ -175,6 +175,48 @@ describe('streamChat', () => {
     expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, 'abcdefghijkl.1']);
   });
 
+  it('resumes from its start a stream that broke before its first event, by its X-Stream-Id', async () => {
+    let calls = 0;
+    handler = (_req, res) => {
+      calls += 1;
+      if (calls === 1) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-stream-id': 'abcdefghijkl' });
+        res.end(frame('', 'error', { code: 'origin_unavailable', message: 'x' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        frame('abcdefghijkl.1', 'token', { text: 'Once' }) + frame('abcdefghijkl.2', 'done', {}),
+      );
+    };
+    const out = await run(undefined, [5]);
+    expect(out).toMatchObject({ text: 'Once', done: 1, failures: [], retries: [] });
+    // Not asked a second time: that would answer, and store, the question twice.
+    expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, 'abcdefghijkl.0']);
+    expect(JSON.parse(seen[1]!.body)).toEqual({ message: 'Hi?' });
+  });
+
+  it('takes a new answer to a resume from the start when the stream died with its origin', async () => {
+    let calls = 0;
+    handler = (req, res) => {
+      calls += 1;
+      if (calls === 1) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-stream-id': 'abcdefghijkl' });
+        res.write(': ping\n\n');
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      }
+      // The origin answers the repeated question anew: a stream of its own.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-stream-id': 'mnopqrstuvwx' });
+      res.end(
+        frame('mnopqrstuvwx.1', 'token', { text: 'Anew' }) + frame('mnopqrstuvwx.2', 'done', {}),
+      );
+    };
+    const out = await run();
+    expect(out).toMatchObject({ text: 'Anew', done: 1, failures: [] });
+    expect(seen.map((r) => r.headers['last-event-id'])).toEqual([undefined, 'abcdefghijkl.0']);
+  });
+
   it('gives up after its retries and says the connection dropped', async () => {
     handler = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -75,13 +75,14 @@ export const BACKOFF_MS = [1000, 2000, 4000, 8000] as const;
 export function classify(code: string, status: number, retryAfter?: number): ChatFailure {
   const base = {
     code: code || `http_${status}`,
-    ...(status ? { status } : {}),
-    ...(retryAfter === undefined ? {} : { retryAfter }),
+    ...(status && { status }),
+    // A wait of 0 s is no hint.
+    ...(retryAfter && { retryAfter }),
   };
   if (code === 'rate_limited' || status === 429) return { kind: 'limited', ...base };
   if (code === 'maintenance') return { kind: 'maintenance', ...base };
   // The edge could not reach the origin, or the origin is overloaded: worth trying again.
-  if (code === 'origin_unavailable' || status === 502 || status === 503 || status === 504) {
+  if (code === 'origin_unavailable' || (status > 501 && status < 505)) {
     return { kind: 'unreachable', ...base };
   }
   if (code === 'forbidden' || code === 'unauthorized' || status === 403 || status === 401) {
@@ -91,15 +92,14 @@ export function classify(code: string, status: number, retryAfter?: number): Cha
 }
 
 async function failureOf(response: Response): Promise<ChatFailure> {
-  let code = '';
-  let message = '';
+  let error: { code?: string; message?: string } | undefined;
   try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string } };
-    code = String(body.error?.code ?? '');
-    message = String(body.error?.message ?? '');
+    error = ((await response.json()) as { error?: typeof error }).error;
   } catch {
     // not the JSON error shape: the status alone decides
   }
+  const code = String(error?.code ?? '');
+  const message = String(error?.message ?? '');
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
   const failure = classify(code, response.status, retryAfter);
   if (code === 'validation_failed' && message !== '') failure.detail = message;
@@ -153,6 +153,9 @@ export async function fetchWithBackoff(
  * blue-green deploy) makes it ask the question again after the given delay.
  */
 export async function streamChat(request: ChatRequest, on: ChatHandlers): Promise<void> {
+  // The last event's id; before the first, `<stream id>.0` from the answer's `X-Stream-Id`: a
+  // stream that breaks before its first event is resumed from its start (or, when its origin
+  // died before it said anything, answered anew), not answered and stored twice.
   let lastId = '';
   let finished = false;
   let unreachableTries = 0;
@@ -173,18 +176,15 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
       'Content-Type': 'application/json',
       'X-Site-Key': request.key,
     };
-    if (lastId !== '') headers['Last-Event-ID'] = lastId;
+    if (lastId) headers['Last-Event-ID'] = lastId;
     const init = {
       method: 'POST',
       headers,
-      body: JSON.stringify(
-        (request.conversationId === undefined
-          ? { message: request.message }
-          : {
-              message: request.message,
-              conversationId: request.conversationId,
-            }) satisfies ChatRequestBody,
-      ),
+      // JSON leaves out a conversation id that is undefined (a first question).
+      body: JSON.stringify({
+        message: request.message,
+        conversationId: request.conversationId,
+      } as ChatRequestBody),
       signal: request.signal,
       credentials: 'omit' as const,
     };
@@ -192,13 +192,13 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
     const response = await fetchWithBackoff(
       request.url,
       init,
-      lastId === '' ? backoff : [],
+      lastId ? [] : backoff,
       on.retrying,
       request.fetch,
     );
     if (request.signal.aborted) return;
     if (!(response instanceof Response)) {
-      if (lastId === '') {
+      if (!lastId) {
         on.fail(response);
         return;
       }
@@ -208,13 +208,14 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
       on.fail(await failureOf(response));
       return;
     }
+    lastId ||= response.headers.get('X-Stream-Id')?.concat('.0') ?? '';
     let again = false;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     // The events' fields are the contract's: the tests feed every event the origin and the edge
     // emit through this parser and check them against its schemas (the widget's size budget
     // leaves no room for a schema library here).
     const parse = createSseParser((sse) => {
-      if (sse.id !== '') lastId = sse.id;
+      if (sse.id) lastId = sse.id;
       let e: ChatStreamEvent;
       try {
         e = { event: sse.event, data: JSON.parse(sse.data) } as ChatStreamEvent;
@@ -237,10 +238,11 @@ export async function streamChat(request: ChatRequest, on: ChatHandlers): Promis
         }
         const failure = classify(code, 0, waitMs && Math.ceil(waitMs / 1000));
         const delay = backoff[unreachableTries];
-        // "Origin unavailable" from the edge: mid-answer, the stream broke and is resumed with
-        // Last-Event-ID (another origin may hold it); before any answer, wait and ask again.
+        // "Origin unavailable" from the edge: the stream broke and is resumed with Last-Event-ID
+        // (another origin may hold it), from its start when no event came yet; an answer never
+        // named (no `X-Stream-Id`: the edge's own fallback) is waited out and asked again.
         if (failure.kind === 'unreachable') {
-          if (lastId !== '') return;
+          if (lastId) return;
           if (delay !== undefined) {
             unreachableTries += 1;
             again = true;
@@ -307,7 +309,7 @@ export async function sendFeedback(
   rating: 'up' | 'down',
   comment?: string,
 ): Promise<boolean> {
-  if (done.messageId === undefined) return false;
+  if (!done.messageId) return false;
   try {
     const response = await fetch(
       `${base}/api/v1/sites/${encodeURIComponent(site)}/messages/${encodeURIComponent(done.messageId)}/feedback`,
@@ -316,8 +318,9 @@ export async function sendFeedback(
         headers: { 'Content-Type': 'application/json', 'X-Site-Key': key },
         body: JSON.stringify({
           rating,
-          ...(comment ? { comment: comment.slice(0, 1000) } : {}),
-          ...(done.feedbackToken ? { token: done.feedbackToken } : {}),
+          // JSON leaves out what is undefined: no comment, no token.
+          comment: comment?.slice(0, 1000) || undefined,
+          token: done.feedbackToken || undefined,
         } satisfies FeedbackRequest),
         credentials: 'omit',
       },

@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import type { Gauge } from 'prom-client';
 import { ChatRequest } from '../../../../contract/requests.js';
 import { budgetOf, type ReaderEnv } from '../../app-env.js';
-import { type Listener, sseFrame } from '../../chat/stream-registry.js';
+import { type Listener, parseEventId, sseFrame } from '../../chat/stream-registry.js';
 import { AppError } from '../../errors.js';
 import { parseWith, readJson } from '../../lib/validate.js';
 import type { Services } from '../../services.js';
@@ -26,24 +26,31 @@ export function registerChat(app: Hono<ReaderEnv>, services: Services): void {
   app.post('/:site/chat', async (c) => {
     const site = c.get('site');
     const lastEventId = c.req.header('last-event-id');
+    let asked: ChatRequest | undefined;
     if (lastEventId !== undefined) {
       await budgetOf(c)();
-      const conversationId = await resumedConversation(c, config.READER_BODY_MAX_BYTES);
+      asked = await resumedRequest(c, config.READER_BODY_MAX_BYTES);
       const resumed = await services.chat.registry.resume(
         lastEventId,
         site.id,
-        conversationId,
+        asked?.conversationId,
         restartAnswer(services, site, c.get('requestId')),
       );
-      if (resumed === null)
+      if (resumed !== null) {
+        return sse(c, resumed.subscribe, services.chat.pingMs, services.metrics.sseStreams);
+      }
+      // `<stream id>.0` (see `X-Stream-Id`): the reader saw nothing of that answer, and it is
+      // unknown here: its origin died before it wrote anything, so nothing of it was stored
+      // either. The question (the resume repeats its POST) is answered anew.
+      if (asked === undefined || parseEventId(lastEventId)?.sequence !== 0) {
         // The header tells an edge with several origins that another origin may hold the answer;
         // streams shared through Redis are known to every origin, so there is none to look for.
         throw new AppError('not_found', 'that answer can no longer be resumed; ask again', {
           headers: services.chat.registry.shared ? {} : { 'X-Resume': 'unknown-stream' },
         });
-      return sse(c, resumed.subscribe, services.chat.pingMs, services.metrics.sseStreams);
+      }
     }
-    const body = parseWith(ChatRequest, await readJson(c, config.READER_BODY_MAX_BYTES));
+    const body = asked ?? parseWith(ChatRequest, await readJson(c, config.READER_BODY_MAX_BYTES));
     const conversationId = await openConversation(
       services.db.pool,
       site.id,
@@ -72,15 +79,21 @@ export function registerChat(app: Hono<ReaderEnv>, services: Services): void {
       (listener) => stream.subscribe(0, listener),
       services.chat.pingMs,
       services.metrics.sseStreams,
+      // Before its first event a reader knows the stream by this: a stream that breaks that
+      // early is resumed from the start (`Last-Event-ID: <id>.0`), not asked (and stored) twice.
+      { 'X-Stream-Id': stream.id },
     );
   });
 }
 
 /**
- * The conversation a resume names in its body (the client repeats its question's POST), if any:
- * a resume must then belong to it. A body that is not a valid question names none.
+ * The question a resume repeats in its body (the client repeats its question's POST), if any:
+ * a resume must then belong to its conversation. A body that is not a valid question names none.
  */
-async function resumedConversation(c: Context<ReaderEnv>, maxBytes: number) {
+async function resumedRequest(
+  c: Context<ReaderEnv>,
+  maxBytes: number,
+): Promise<ChatRequest | undefined> {
   let raw: unknown;
   try {
     raw = await readJson(c, maxBytes);
@@ -89,7 +102,7 @@ async function resumedConversation(c: Context<ReaderEnv>, maxBytes: number) {
     return undefined;
   }
   const parsed = ChatRequest.safeParse(raw);
-  return parsed.success ? parsed.data.conversationId : undefined;
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** The stream as a response that is never buffered: comment pings keep idle proxies from closing it. */
@@ -98,6 +111,7 @@ function sse(
   subscribe: (listener: Listener) => () => void,
   pingMs: number,
   open: Pick<Gauge, 'inc' | 'dec'>,
+  headers: Record<string, string> = {},
 ): Response {
   let detach = () => {};
   let ping: NodeJS.Timeout | undefined;
@@ -136,5 +150,6 @@ function sse(
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
     'X-Accel-Buffering': 'no',
+    ...headers,
   });
 }
