@@ -11,16 +11,14 @@
  * per-IP chat limit does not throttle the benchmark, and a different `X-Site-Key` per request so
  * that the edge's budget (keyed by site key + IP) does not either; both sides do the same work.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { Miniflare } from 'miniflare';
 import { ADMIN_TOKEN, createTestDatabase } from '../origin/test/harness.js';
 import { newEdgeSecret, startEdge } from '../test/edge-process.js';
 import { startOrigin } from '../test/origin-process.js';
+import { bundleWorker, startBundledEdge } from './lib/edge-bundle.js';
 
 const { values } = parseArgs({
   options: {
@@ -87,48 +85,6 @@ function summary(samples: number[]) {
   };
 }
 
-/** Bundles the Worker as `npm run build:edge` does, into `out`; returns the bundle's sizes. */
-function bundle(out: string) {
-  const result = spawnSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', out],
-    {
-      cwd: ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
-  if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stderr}`);
-  const code = readFileSync(join(out, 'index.js'));
-  return { rawBytes: code.length, gzipBytes: gzipSync(code).length };
-}
-
-/**
- * The same bundle in one workerd through Miniflare's API: no `wrangler dev` proxy Worker and no
- * assets router in front, so closer to what runs at Cloudflare. Bindings as in wrangler.toml.
- */
-async function startBundle(dir: string, originUrl: string, secret: string) {
-  const limit = (n: number) => ({ simple: { limit: n, period: 10 as const } });
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(dir, 'index.js'),
-    modulesRoot: dir,
-    compatibilityDate: '2025-09-01',
-    host: '127.0.0.1',
-    port: 0,
-    bindings: { ORIGIN_URL: originUrl, EDGE_SHARED_SECRET: secret },
-    kvNamespaces: ['FLAGS'],
-    ratelimits: {
-      CHAT_LIMITER: limit(10),
-      SEARCH_LIMITER: limit(30),
-      API_LIMITER: limit(100),
-    },
-  });
-  const url = (await mf.ready).toString().replace(/\/$/, '');
-  return { url, stop: () => mf.dispose() };
-}
-
 const database = await createTestDatabase(kind);
 const secret = newEdgeSecret();
 const bundleDir = mkdtempSync(join(tmpdir(), 'ragedge-edge-bundle-'));
@@ -146,8 +102,8 @@ try {
   stops.unshift(() => origin.stop());
   const edge = await startEdge({ originUrls: [origin.url], secret, logLevel: 'warn' });
   stops.unshift(() => edge.stop());
-  const bundleSize = bundle(bundleDir);
-  const bare = await startBundle(bundleDir, origin.url, secret);
+  const bundleSize = bundleWorker(bundleDir);
+  const bare = await startBundledEdge(bundleDir, [origin.url], secret);
   stops.unshift(() => bare.stop());
   const admin = {
     Authorization: `Bearer ${ADMIN_TOKEN}`,

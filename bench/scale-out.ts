@@ -1,11 +1,22 @@
 /**
- * Scale-out: chat turns per second through the Worker (workerd, `wrangler dev`) with 1, 2 and 3
- * origin processes on the same machine, sharing one PostgreSQL and one Redis (CHAT_STREAMS=redis),
- * measured in one run with the three set-ups alternating round by round, so that drift in the
- * machine's load falls on all three. Answers are extractive (no LLM: the origin's own CPU is the
- * cost), the embedder is `hash`; every question is distinct, so every turn misses the cache and
- * retrieves. Per origin it samples RSS and CPU time from /proc while it serves. Each round also
- * asks one origin directly (no Worker), to show where this machine's ceiling lies.
+ * Scale-out: chat turns per second through the Worker with 1, 2 and 3 origin processes on the
+ * same machine, sharing one PostgreSQL and one Redis (CHAT_STREAMS=redis), measured in one run.
+ * The Worker is the deployable bundle in workerd (Miniflare, as `bench/edge.ts` runs it), one
+ * Worker per set-up in front of the first one, two or three origins; `--edge wrangler` puts
+ * `wrangler dev` there instead (what the tests use; its proxy Durable Object, which every request
+ * and every streamed chunk passes through, is what this machine measures then).
+ *
+ * Fairness: the set-ups take turns within each round, in an order rotated round by round, so
+ * that drift in the machine's load and the order itself fall on all of them; every set-up meets
+ * the same closed-loop load (CONCURRENCY readers from this process, each asking the next question
+ * when its answer ends); each run waits for its last answers, and the next starts after a pause.
+ * Reported: per set-up the median of the rounds with their range, and the ratios 2/1 and 3/1
+ * paired within each round. Each round also asks one origin directly (no Worker: the ceiling)
+ * and one origin through `wrangler dev` (what the local dev server costs).
+ *
+ * Answers are extractive (no LLM: the origin's own CPU is the cost), the embedder is `hash`;
+ * every question is distinct, so every turn misses the cache and retrieves. RSS and CPU time of
+ * every origin, of the Worker's workerd and of this load generator come from /proc.
  *
  * Then a failover: three origins answering through an LLM stub that streams slowly (so that many
  * answers are in progress at any moment), and one origin SIGKILLed during the run; every reader
@@ -16,25 +27,29 @@
  *
  * Writes bench/results/scale-out.json.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ADMIN_TOKEN, createTestDatabase } from '../origin/test/harness.js';
+import { ADMIN_TOKEN, createTestDatabase, type TestDatabase } from '../origin/test/harness.js';
 import { STUB_ANSWER, startLlmStub } from '../origin/test/llm-stub.js';
-import { type Cluster, startCluster } from '../test/cluster.js';
-import { type EdgeProcess, startEdge } from '../test/edge-process.js';
+import { startOrigins } from '../test/cluster.js';
+import { startEdge } from '../test/edge-process.js';
 import type { OriginProcess } from '../test/origin-process.js';
 import { ask, stats } from './lib/chat-client.js';
+import { bundleWorker, startBundledEdge } from './lib/edge-bundle.js';
 import { machineInfo } from './lib/machine.js';
 import { runMain, writeResult } from './lib/result.js';
 import { askResuming } from './lib/resuming-client.js';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '15' },
     concurrency: { type: 'string', default: '12' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     'failover-seconds': { type: 'string', default: '30' },
+    /** `workerd`: the bundle in workerd (Miniflare); `wrangler`: `wrangler dev`. */
+    edge: { type: 'string', default: 'workerd' },
     /** `failover` alone skips the throughput runs (to look at the failover quickly). */
     phases: { type: 'string', default: 'throughput,failover' },
   },
@@ -43,9 +58,12 @@ const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
 const FAILOVER_SECONDS = Number(values['failover-seconds']);
+const EDGE = values.edge === 'wrangler' ? 'wrangler' : 'workerd';
 const DOCS = new URL('../docs/', import.meta.url).pathname;
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const TICKS_PER_SECOND = 100;
+/** Between two runs: the last answers' Redis writes and timers settle before the next starts. */
+const PAUSE_MS = 1_000;
 
 let asked = 0;
 /** Words of the documents, for questions that differ in more than a number. */
@@ -83,7 +101,8 @@ const reader = () => ({
 });
 
 /** utime + stime of a process, in seconds, and its resident set, in MiB. */
-function sample(pid: number) {
+function sample(pid: number | undefined) {
+  if (pid === undefined) return { cpuSeconds: 0, rssMiB: 0, peakRssMiB: 0 };
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
@@ -92,14 +111,39 @@ function sample(pid: number) {
   return { cpuSeconds, rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024 };
 }
 
-/** Runs CONCURRENCY readers against `edge` for `seconds`; turns per second and per-origin cost. */
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/** A Worker in front of some origins: its URL and its workerd process (when known). */
+interface Front {
+  url: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+async function startFront(
+  kind: 'workerd' | 'wrangler',
+  originUrls: string[],
+  secret: string,
+  bundleDir: string,
+): Promise<Front> {
+  if (kind === 'workerd') return startBundledEdge(bundleDir, originUrls, secret);
+  const edge = await startEdge({ originUrls, secret, logLevel: 'warn' });
+  return { url: edge.url, pid: undefined, stop: () => edge.stop() };
+}
+
+/**
+ * Runs CONCURRENCY readers against `url` for `seconds` (then waits for the answers in flight);
+ * turns per second, and the CPU share and memory of every process on the path.
+ */
 async function measure(
   url: string,
   origins: OriginProcess[],
   seconds: number,
-  headers: Record<string, string> = {},
+  options: { headers?: Record<string, string>; edgePid?: number } = {},
 ) {
-  const before = origins.map((origin) => sample(origin.child.pid!));
+  const pids = [...origins.map((origin) => origin.child.pid), options.edgePid];
+  const before = pids.map(sample);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const results: Awaited<ReturnType<typeof ask>>[] = [];
@@ -107,23 +151,32 @@ async function measure(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
         results.push(
-          await ask(url, question(), { headers: { ...reader(), ...headers }, timeoutMs: 60_000 }),
+          await ask(url, question(), {
+            headers: { ...reader(), ...options.headers },
+            timeoutMs: 60_000,
+          }),
         );
       }
     }),
   );
   const wallSeconds = (performance.now() - started) / 1000;
-  const after = origins.map((origin) => sample(origin.child.pid!));
+  const after = pids.map(sample);
+  const client = process.cpuUsage(clientBefore);
   const summary = stats(results);
+  const cost = (i: number) => ({
+    cpuShare: round2((after[i]!.cpuSeconds - before[i]!.cpuSeconds) / wallSeconds),
+    rssMiB: Math.round(after[i]!.rssMiB),
+    peakRssMiB: Math.round(after[i]!.peakRssMiB),
+  });
+  await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
   return {
-    turnsPerSecond: Math.round((summary.completed / wallSeconds) * 100) / 100,
+    turnsPerSecond: round2(summary.completed / wallSeconds),
+    wallSeconds: round2(wallSeconds),
     ...summary,
     cacheHits: results.filter((r) => r.cache === 'hit').length,
-    origins: after.map((end, i) => ({
-      cpuShare: Math.round(((end.cpuSeconds - before[i]!.cpuSeconds) / wallSeconds) * 100) / 100,
-      rssMiB: Math.round(end.rssMiB),
-      peakRssMiB: Math.round(end.peakRssMiB),
-    })),
+    origins: origins.map((_, i) => cost(i)),
+    edge: options.edgePid === undefined ? null : cost(origins.length),
+    loadGeneratorCpuShare: round2((client.user + client.system) / 1e6 / wallSeconds),
   };
 }
 
@@ -151,37 +204,46 @@ async function createSite(origin: string, secret: string) {
   return files.length;
 }
 
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const spread = (xs: number[]) => ({
+  median: round2(median(xs)),
+  min: round2(Math.min(...xs)),
+  max: round2(Math.max(...xs)),
+});
+
 /** Three origins answering slowly through the stub; one is killed a third of the way in. */
-async function failover(
-  database: Awaited<ReturnType<typeof createTestDatabase>>,
-  withSite: boolean,
-) {
+async function failover(database: TestDatabase, bundleDir: string, withSite: boolean) {
   const llm = await startLlmStub();
-  let cluster: Cluster | undefined;
+  const { origins, secret } = await startOrigins({
+    count: 3,
+    database,
+    redisUrl: REDIS_URL!,
+    env: { LLM_BASE_URL: llm.url, LLM_MODEL: 'slow-60', CHAT_DETACH_GRACE_MS: '10000' },
+  });
+  let front: Front | undefined;
   try {
-    cluster = await startCluster({
-      count: 3,
-      database,
-      redisUrl: REDIS_URL!,
-      edgeLogLevel: 'warn',
-      env: {
-        LLM_BASE_URL: llm.url,
-        LLM_MODEL: 'slow-60',
-        CHAT_DETACH_GRACE_MS: '10000',
-      },
-    });
-    const { edge, origins } = cluster;
-    if (withSite) await createSite(origins[0]!.url, cluster.secret);
+    front = await startFront(
+      EDGE,
+      origins.map((origin) => origin.url),
+      secret,
+      bundleDir,
+    );
+    if (withSite) await createSite(origins[0]!.url, secret);
     const started = performance.now();
     const deadline = started + FAILOVER_SECONDS * 1000;
     const killAtMs = (FAILOVER_SECONDS * 1000) / 3;
     const victim = origins[0]!;
     const killer = setTimeout(() => victim.child.kill('SIGKILL'), killAtMs);
     const results: Awaited<ReturnType<typeof askResuming>>[] = [];
+    const url = front.url;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (performance.now() < deadline) {
-          results.push(await askResuming(edge.url, failoverQuestion(), STUB_ANSWER, reader));
+          results.push(await askResuming(url, failoverQuestion(), STUB_ANSWER, reader));
         }
       }),
     );
@@ -198,6 +260,7 @@ async function failover(
       lost: results.filter((r) => !r.exact).length,
       resumedStreams: results.filter((r) => r.resumes > 0).length,
       resumes: results.reduce((sum, r) => sum + r.resumes, 0),
+      resumedFromStart: results.reduce((sum, r) => sum + r.resumedFromStart, 0),
       askedAgainBeforeFirstEvent: results.reduce((sum, r) => sum + r.askedAgain, 0),
       takeovers,
       notExact: results
@@ -212,79 +275,114 @@ async function failover(
       ),
     };
   } finally {
-    await cluster?.stop();
+    await front?.stop();
+    await Promise.all(origins.map((origin) => origin.stop()));
     await llm.close();
   }
 }
 
-/** The three set-ups in turn, round by round, on one cluster of three origins. */
-async function throughput(database: Awaited<ReturnType<typeof createTestDatabase>>) {
-  let cluster: Cluster | undefined;
-  const edges: EdgeProcess[] = [];
+type Run = Awaited<ReturnType<typeof measure>>;
+/** The set-ups of one round: through the Worker to 1, 2, 3 origins; one origin directly; dev. */
+const SETUPS = ['1', '2', '3', 'direct', 'wranglerDev1'] as const;
+
+/** Every set-up once per round, in an order rotated round by round. */
+async function throughput(database: TestDatabase, bundleDir: string) {
+  const { origins, secret } = await startOrigins({ count: 3, database, redisUrl: REDIS_URL! });
+  const fronts: Front[] = [];
   try {
-    cluster = await startCluster({
-      count: 3,
-      database,
-      redisUrl: REDIS_URL!,
-      edgeLogLevel: 'warn',
-    });
-    const documents = await createSite(cluster.origins[0]!.url, cluster.secret);
-    // The cluster's own Worker fronts all three; one more each for one and two origins.
-    for (const n of [1, 2]) {
-      edges.push(
-        await startEdge({
-          originUrls: cluster.origins.slice(0, n).map((origin) => origin.url),
-          secret: cluster.secret,
-          logLevel: 'warn',
-        }),
+    const documents = await createSite(origins[0]!.url, secret);
+    for (const n of [1, 2, 3]) {
+      fronts.push(
+        await startFront(
+          EDGE,
+          origins.slice(0, n).map((origin) => origin.url),
+          secret,
+          bundleDir,
+        ),
       );
     }
-    edges.push(cluster.edge);
-    // Warm-up: every origin loads its models and lexical index before anything is timed.
-    await measure(cluster.edge.url, cluster.origins, 5);
-    const loadBefore = loadavg()[0]!;
-    const runs: Record<string, Awaited<ReturnType<typeof measure>>[]> = {
-      1: [],
-      2: [],
-      3: [],
-      direct: [],
-    };
-    const direct = cluster.origins[0]!;
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const n of [1, 2, 3]) {
-        runs[n]!.push(await measure(edges[n - 1]!.url, cluster.origins.slice(0, n), SECONDS));
+    // The local dev server's own cost, beside the bundle (skipped when it is the Worker measured).
+    const dev =
+      EDGE === 'workerd'
+        ? await startFront('wrangler', [origins[0]!.url], secret, bundleDir)
+        : undefined;
+    if (dev !== undefined) fronts.push(dev);
+    const direct = origins[0]!;
+    const runOne = (setup: (typeof SETUPS)[number], seconds: number): Promise<Run> | null => {
+      if (setup === 'direct') {
+        return measure(direct.url, [direct], seconds, { headers: { 'X-Edge-Secret': secret } });
       }
-      // One origin without the Worker: where the ceiling of this machine lies.
-      runs.direct!.push(
-        await measure(direct.url, [direct], SECONDS, { 'X-Edge-Secret': cluster.secret }),
-      );
+      if (setup === 'wranglerDev1') {
+        return dev === undefined ? null : measure(dev.url, [direct], seconds);
+      }
+      const n = Number(setup);
+      return measure(fronts[n - 1]!.url, origins.slice(0, n), seconds, {
+        edgePid: fronts[n - 1]!.pid,
+      });
+    };
+    // Warm-up: every origin loads its models and lexical index, every Worker its isolate.
+    for (const setup of SETUPS) await runOne(setup, 3);
+    const loadBefore = loadavg()[0]!;
+    const runs = Object.fromEntries(SETUPS.map((setup) => [setup, [] as Run[]])) as Record<
+      (typeof SETUPS)[number],
+      Run[]
+    >;
+    const orders: string[][] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const order = SETUPS.map((_, i) => SETUPS[(i + round) % SETUPS.length]!);
+      orders.push([...order]);
+      for (const setup of order) {
+        const run = await runOne(setup, SECONDS);
+        if (run !== null) runs[setup].push(run);
+      }
     }
     const loadAfter = loadavg()[0]!;
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const perOrigins = Object.fromEntries(
-      Object.entries(runs).map(([n, list]) => [
-        n,
-        { turnsPerSecondMedian: median(list.map((r) => r.turnsPerSecond)), rounds: list },
+    const tps = (setup: (typeof SETUPS)[number]) => runs[setup].map((r) => r.turnsPerSecond);
+    // Ratios paired within a round: each against the one-origin run of the same round.
+    const paired = (n: '2' | '3') => tps(n).map((value, i) => value / tps('1')[i]!);
+    const summary = Object.fromEntries(
+      SETUPS.filter((setup) => runs[setup].length > 0).map((setup) => [
+        setup,
+        {
+          turnsPerSecond: spread(tps(setup)),
+          ttftP50Ms: spread(runs[setup].map((r) => r.ttftP50Ms)),
+          originCpuShare: spread(runs[setup].flatMap((r) => r.origins.map((o) => o.cpuShare))),
+          originRssMiB: spread(runs[setup].flatMap((r) => r.origins.map((o) => o.rssMiB))),
+          originPeakRssMiB: Math.max(
+            ...runs[setup].flatMap((r) => r.origins.map((o) => o.peakRssMiB)),
+          ),
+          edgeCpuShare: runs[setup][0]!.edge
+            ? spread(runs[setup].map((r) => r.edge!.cpuShare))
+            : null,
+          edgeRssMiB: runs[setup][0]!.edge ? spread(runs[setup].map((r) => r.edge!.rssMiB)) : null,
+          loadGeneratorCpuShare: spread(runs[setup].map((r) => r.loadGeneratorCpuShare)),
+          failed: runs[setup].reduce((sum, r) => sum + r.streams - r.completed, 0),
+        },
       ]),
     );
-    const tps = (n: number) => perOrigins[n]!.turnsPerSecondMedian;
+    const one = summary['1']!.turnsPerSecond;
     return {
       documents,
-      loadAverage1m: {
-        before: Math.round(loadBefore * 10) / 10,
-        after: Math.round(loadAfter * 10) / 10,
-      },
-      turnsPerSecond: perOrigins,
+      loadAverage1m: { before: round2(loadBefore), after: round2(loadAfter) },
+      orders,
+      summary,
       ratios: {
-        twoOverOne: Math.round((tps(2) / tps(1)) * 100) / 100,
-        threeOverOne: Math.round((tps(3) / tps(1)) * 100) / 100,
-        oneOriginThroughWorkerOverDirect:
-          Math.round((tps(1) / perOrigins.direct!.turnsPerSecondMedian) * 100) / 100,
+        twoOverOnePaired: spread(paired('2')),
+        threeOverOnePaired: spread(paired('3')),
+        oneOriginThroughWorkerOverDirect: round2(
+          one.median / summary.direct!.turnsPerSecond.median,
+        ),
       },
+      // "Does not fall": the median with more origins is not below the lowest one-origin round.
+      notBelowOneOrigin: {
+        two: summary['2']!.turnsPerSecond.median >= one.min,
+        three: summary['3']!.turnsPerSecond.median >= one.min,
+      },
+      runs,
     };
   } finally {
-    for (const edge of edges.slice(0, 2)) await edge.stop();
-    await cluster?.stop();
+    for (const front of fronts) await front.stop();
+    await Promise.all(origins.map((origin) => origin.stop()));
   }
 }
 
@@ -292,16 +390,23 @@ runMain(async () => {
   if (REDIS_URL === undefined) throw new Error('needs TEST_REDIS_URL (scripts/services.sh env)');
   const phases = values.phases.split(',');
   const database = await createTestDatabase('postgres');
+  const bundleDir = mkdtempSync(join(tmpdir(), 'ragedge-scale-bundle-'));
   try {
-    const scale = phases.includes('throughput') ? await throughput(database) : undefined;
+    const bundle = bundleWorker(bundleDir);
+    const scale = phases.includes('throughput') ? await throughput(database, bundleDir) : undefined;
     const fail = phases.includes('failover')
-      ? await failover(database, scale === undefined)
+      ? await failover(database, bundleDir, scale === undefined)
       : undefined;
     const result = {
-      command: `npm run bench:scale-out -- --seconds ${SECONDS} --concurrency ${CONCURRENCY} --rounds ${ROUNDS} --failover-seconds ${FAILOVER_SECONDS}`,
+      command: `npm run bench:scale-out -- --seconds ${SECONDS} --concurrency ${CONCURRENCY} --rounds ${ROUNDS} --failover-seconds ${FAILOVER_SECONDS} --edge ${EDGE}`,
       date: new Date().toISOString(),
       machine: machineInfo(),
       setup: {
+        edge:
+          EDGE === 'workerd'
+            ? 'the deployable bundle in workerd (Miniflare), one per set-up'
+            : 'wrangler dev, one per set-up',
+        bundleBytes: bundle,
         database: 'postgres',
         chatStreams: 'redis',
         answers: 'extractive',
@@ -318,6 +423,7 @@ runMain(async () => {
     if (scale !== undefined && fail !== undefined) writeResult('scale-out', result);
     else console.log(JSON.stringify(result, null, 2));
   } finally {
+    rmSync(bundleDir, { recursive: true, force: true });
     await database.drop();
   }
 });

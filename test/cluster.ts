@@ -15,18 +15,21 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/**
- * Starts `count` origins (CHAT_STREAMS=redis on `redisUrl`, so that any of them resumes any
- * answer) and one Worker in front of them all, as a site with several VPSs runs. `env` is added
- * to every origin's environment. Everything started is stopped when a later start fails.
- */
-export async function startCluster(options: {
+/** The settings of several origins sharing one database and one Redis. */
+export interface OriginsOptions {
   count: number;
   database: TestDatabase;
   redisUrl: string;
+  /** Added to every origin's environment. */
   env?: Record<string, string>;
-  edgeLogLevel?: 'info' | 'warn';
-}): Promise<Cluster> {
+}
+
+/**
+ * Starts `count` origins (CHAT_STREAMS=redis on `redisUrl`, so that any of them resumes any
+ * answer) with a fresh edge secret and Redis key prefix; when one fails to start, the others are
+ * stopped. For a cluster behind a Worker other than `wrangler dev` (benchmarks).
+ */
+export async function startOrigins(options: OriginsOptions) {
   const secret = newEdgeSecret();
   const keyPrefix = `test:cluster:${randomUUID()}:`;
   const env = {
@@ -46,12 +49,23 @@ export async function startCluster(options: {
   const origins = started.flatMap((result) =>
     result.status === 'fulfilled' ? [result.value] : [],
   );
-  const stopOrigins = () => Promise.all(origins.map((origin) => origin.stop('SIGKILL')));
   const failed = started.find((result) => result.status === 'rejected');
   if (failed !== undefined) {
-    await stopOrigins();
+    await Promise.all(origins.map((origin) => origin.stop('SIGKILL')));
     throw (failed as PromiseRejectedResult).reason;
   }
+  return { origins, secret, keyPrefix };
+}
+
+/**
+ * Starts `count` origins (see `startOrigins`) and one Worker in `wrangler dev` in front of them
+ * all, as a site with several VPSs runs. Everything started is stopped when a later start fails.
+ */
+export async function startCluster(
+  options: OriginsOptions & { edgeLogLevel?: 'info' | 'warn' },
+): Promise<Cluster> {
+  const { origins, secret, keyPrefix } = await startOrigins(options);
+  const stopOrigins = () => Promise.all(origins.map((origin) => origin.stop('SIGKILL')));
   let edge: EdgeProcess;
   try {
     edge = await startEdge({
