@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Database } from '../db/database.js';
-import { withTransaction } from '../db/transaction.js';
+import { withSnapshot } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import type { Site } from '../store/sites.js';
 import { rankLexical } from './bm25.js';
@@ -93,9 +93,9 @@ export class SearchExecution {
   ) {}
 
   /**
-   * Both lists of `request` to `depth`, read in one repeatable-read transaction: one snapshot
-   * for the index version check and both lists, never a mix of two states. BM25 reads the query
-   * with the words no document holds respelt as the site spells them (`spelling.ts`).
+   * Both lists of `request` to `depth`, read in one read-only repeatable-read transaction: one
+   * snapshot for the index version check and both lists, never a mix of two states. BM25 reads
+   * the query with the words no document holds respelt as the site spells them (`spelling.ts`).
    */
   async rankedLists(
     site: Site,
@@ -106,52 +106,48 @@ export class SearchExecution {
     pool: pg.Pool = this.deps.db.pool,
   ): Promise<RankedLists> {
     const { settings } = this.deps;
-    return withTransaction(
-      pool,
-      async (client) => {
-        const ef = String(Math.max(40, depth));
-        const lexical = request.mode !== 'vector';
-        let query = request.query;
-        const words = lexical ? spellingWords(query) : [];
-        let state = await readState(client, site.id, query, ef, words);
-        let index = lexical ? this.heldIndex(site, request, state) : null;
-        const held = index;
-        const known =
-          held === null
-            ? await knownTerms(client, site.id, state.word_lexemes)
-            : (lexeme: string) => held.terms.has(lexeme);
-        const unknown = unknownWords(words, state.word_lexemes, known);
-        if (unknown.length > 0) {
-          // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
-          const spelt = await respell(client, site.id, query, unknown);
-          if (spelt !== query) {
-            query = spelt;
-            state = await readState(client, site.id, query, ef, []);
-            index = this.heldIndex(site, request, state);
-          }
+    return withSnapshot(pool, async (client) => {
+      const ef = String(Math.max(40, depth));
+      const lexical = request.mode !== 'vector';
+      let query = request.query;
+      const words = lexical ? spellingWords(query) : [];
+      let state = await readState(client, site.id, query, ef, words);
+      let index = lexical ? this.heldIndex(site, request, state) : null;
+      const held = index;
+      const known =
+        held === null
+          ? await knownTerms(client, site.id, state.word_lexemes)
+          : (lexeme: string) => held.terms.has(lexeme);
+      const unknown = unknownWords(words, state.word_lexemes, known);
+      if (unknown.length > 0) {
+        // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
+        const spelt = await respell(client, site.id, query, unknown);
+        if (spelt !== query) {
+          query = spelt;
+          state = await readState(client, site.id, query, ef, []);
+          index = this.heldIndex(site, request, state);
         }
-        const statement = (mode: 'vector' | 'fulltext') =>
-          retrievalStatement(site, { ...request, query, mode }, depth, vector, settings);
-        const knn =
-          request.mode === 'fulltext'
-            ? null
-            : listOf(client.query(statement('vector')), 'similarity');
-        // Sent before the lexical ranking runs, so PostgreSQL walks the graph meanwhile.
-        knn?.catch(() => {});
-        let ranked: RankedHit[] | null = null;
-        if (lexical) {
-          ranked =
-            index === null
-              ? await listOf(client.query(statement('fulltext')), 'score')
-              : rankLexical(index, state.terms, this.lexicalParams(), depth).map((hit) => ({
-                  id: hit.id,
-                  value: hit.score,
-                }));
-        }
-        return { vector: knn === null ? null : await knn, lexical: ranked };
-      },
-      { isolation: 'repeatable read' },
-    );
+      }
+      const statement = (mode: 'vector' | 'fulltext') =>
+        retrievalStatement(site, { ...request, query, mode }, depth, vector, settings);
+      const knn =
+        request.mode === 'fulltext'
+          ? null
+          : listOf(client.query(statement('vector')), 'similarity');
+      // Sent before the lexical ranking runs, so PostgreSQL walks the graph meanwhile.
+      knn?.catch(() => {});
+      let ranked: RankedHit[] | null = null;
+      if (lexical) {
+        ranked =
+          index === null
+            ? await listOf(client.query(statement('fulltext')), 'score')
+            : rankLexical(index, state.terms, this.lexicalParams(), depth).map((hit) => ({
+                id: hit.id,
+                value: hit.score,
+              }));
+      }
+      return { vector: knn === null ? null : await knn, lexical: ranked };
+    });
   }
 
   /** The site's in-memory postings at the state's version, when the request may use them. */
