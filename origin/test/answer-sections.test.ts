@@ -18,7 +18,7 @@ const BACKUPS = [
   '',
   'Schedule the backup job with this command:',
   '',
-  '```',
+  '```sh',
   "npx rag backup --schedule '0 2 * * *' --keep 7",
   '```',
   '',
@@ -68,5 +68,22 @@ describe(`answers read the whole section of what was found (${TEST_DB})`, () => 
     const items = (await readSse(response.body!)).filter((i) => i.event);
     expect(answerText(items)).toContain("npx rag backup --schedule '0 2 * * *' --keep 7");
     expect(items.at(-1)!.data).toMatchObject({ finishReason: 'stop' });
+  });
+
+  it('stores code in its fence with its language, and quotes it so', async () => {
+    const { rows } = await h.services.db.pool.query<{ content: string }>(
+      `select content from chunks where content like '%npx rag backup%'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.content).toContain(
+      "```sh\nnpx rag backup --schedule '0 2 * * *' --keep 7\n```",
+    );
+    const response = await h.request('POST', '/api/v1/sites/ops/chat', {
+      json: { message: 'Which command schedules the backup job?' },
+    });
+    const items = (await readSse(response.body!)).filter((i) => i.event);
+    expect(answerText(items)).toContain(
+      "Schedule the backup job with this command:\n\n```sh\nnpx rag backup --schedule '0 2 * * *' --keep 7\n```",
+    );
   });
 });

@@ -101,7 +101,10 @@ export function readerSources(sources: readonly TurnSource[]): ReaderSource[] {
   return sources.map(({ text, ...source }) => ({ ...source, snippet: snippetOf(text) }));
 }
 
+/** A fence line of stored code (```ts): structure for a renderer, noise in a one-line snippet. */
+const FENCE_LINE = /^ {0,3}(?:`{3,}|~{3,})[^\n`]*$/gm;
+
 function snippetOf(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = text.replace(FENCE_LINE, '').replace(/\s+/g, ' ').trim();
   return flat.length <= SNIPPET_CHARS ? flat : `${flat.slice(0, SNIPPET_CHARS - 1).trimEnd()}…`;
 }

@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
+import { withCompounds } from './compounds.js';
 import { type FusedHit, fuseScores, singleList } from './fusion.js';
 import type { LexicalIndexes } from './lexical-indexes.js';
 import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
@@ -99,9 +100,14 @@ export class SearchService {
     const pool = await readPoolFor(this.deps.db, site);
     const timer = this.deps.metrics?.retrievalDuration.startTimer({ mode: request.mode });
     // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
+    // and with the site's compound names of consecutive words ("set cookie" → setCookie).
     const spelt = {
       ...request,
-      query: await correctSpelling(pool, site.id, request.query),
+      query: await withCompounds(
+        pool,
+        site.id,
+        await correctSpelling(pool, site.id, request.query),
+      ),
     };
     let candidates = this.fuse(
       await this.execution.rankedLists(site, spelt, depth, vector, pool),
