@@ -134,6 +134,36 @@ describe('ExtractiveGenerator', () => {
     expect(generator.answer('how do I remove a session', docs)).toMatch(/^From \*Doc 3\*/);
   });
 
+  it('follows an explanation with the sentence and code that say what to do about it', () => {
+    const docs = [
+      source(
+        1,
+        'The proxy rejects bodies over 128MiB with a 413 before the app sees them.\n\n' +
+          'To accept larger bodies, raise the proxy limit as well:\n\n' +
+          '```ts\nserve({ maxRequestBodySize: 200 * 1024 * 1024 })\n```\n\nThat is all.',
+      ),
+    ];
+    const answer = generator.answer('why do large bodies fail with a 413?', docs);
+    expect(answer).toContain('128MiB');
+    expect(answer).toContain('raise the proxy limit as well:\n\n```ts\nserve({ maxRequestBodySize');
+    expect(answer).not.toContain('That is all.');
+  });
+
+  it('reads sections around the retrieved ones at their rank, and only those ranked in reach', () => {
+    const retrieved = { ...source(1, 'The realm option names the protected area.'), title: 'Auth' };
+    const around = {
+      ...source(2, 'The realm defaults to "Secure Area".'),
+      title: 'Auth',
+      headingPath: ['Options', 'realm'],
+      rank: 2,
+    };
+    expect(generator.answer('what realm by default?', [retrieved, around])).toContain(
+      '"Secure Area". [2]',
+    );
+    const far = { ...around, rank: 6 };
+    expect(generator.answer('what realm by default?', [retrieved, far])).not.toContain('[2]');
+  });
+
   it('neutralises citation markers and links inside quoted text', () => {
     const hostile = source(
       1,

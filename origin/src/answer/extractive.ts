@@ -14,7 +14,7 @@ import type { AnswerGenerator, AnswerRequest, AnswerSource, Turn } from './types
 export interface ExtractiveOptions {
   /** Passages quoted at most. Default 2. */
   maxPassages?: number;
-  /** Sources read, the first ones. Default 6. */
+  /** Sources read: those ranked (by `rank`, else position) under this. Default 6. */
   maxSources?: number;
 }
 
@@ -57,8 +57,12 @@ interface Scored {
   score: number;
 }
 
+/** The top document is read whole up to this size: an options page or a short guide. */
+const DOCUMENT_CHARS = 12_000;
+
 export class ExtractiveGenerator implements AnswerGenerator {
   readonly id = 'extractive-v2';
+  readonly documentChars = DOCUMENT_CHARS;
   readonly #maxPassages: number;
   readonly #maxSources: number;
 
@@ -83,7 +87,8 @@ export class ExtractiveGenerator implements AnswerGenerator {
   ): string {
     if (sources.length === 0) return NO_SOURCES_ANSWER;
     const weights = questionWeights(question, history);
-    const ranked = rank(sources.slice(0, this.#maxSources), weights, questionPairs(question));
+    const read = sources.filter((source, i) => (source.rank ?? i) < this.#maxSources);
+    const ranked = rank(read, weights, questionPairs(question));
     if (ranked.length === 0) return NO_SOURCES_ANSWER;
     const best = ranked[0]!;
     if (best.score <= 0) return `${NO_DIRECT_ANSWER}\n\n${quote(best)}`;
@@ -209,7 +214,7 @@ function rank(
       neighbours: item.neighbours,
       score:
         score *
-        (own ? 1 - SOURCE_RANK_PENALTY * item.sourceIndex : 0.5) *
+        (own ? 1 - SOURCE_RANK_PENALTY * (item.source.rank ?? item.sourceIndex) : 0.5) *
         (bare ? BARE_CODE_WEIGHT : 1),
     };
   });
@@ -277,13 +282,26 @@ function quoted(passage: Passage, neighbours: readonly Passage[]): Passage[] {
 /**
  * What is shown for a passage: what it is scored with, and the code block right after a sentence
  * that ends it, colon or not ("Example of redirecting … ."): the command is what the reader came
- * for, and the sentence before it says which one it is.
+ * for, and the sentence before it says which one it is. Prose that shows no code (an explanation
+ * of a limit or a failure) also shows the next sentence when that one introduces code ("…, you
+ * need to set the limit as well:" then the code): what to do about it.
  */
 function shown(passage: Passage, neighbours: readonly Passage[]): Passage[] {
   const parts = quoted(passage, neighbours);
   const last = parts[parts.length - 1]!;
-  const after = neighbours[neighbours.indexOf(last) + 1];
-  return last.kind === 'prose' && after?.kind === 'code' ? [...parts, after] : parts;
+  const at = neighbours.indexOf(last);
+  const after = neighbours[at + 1];
+  if (last.kind === 'prose' && after?.kind === 'code') return [...parts, after];
+  const then = neighbours[at + 2];
+  if (
+    last.kind === 'prose' &&
+    !parts.some((p) => p.kind === 'code') &&
+    after?.kind === 'prose' &&
+    /:\s*$/.test(after.text) &&
+    then?.kind === 'code'
+  )
+    return [...parts, after, then];
+  return parts;
 }
 
 /** The passages of the same block as `passage` (the items of one list), at most a few. */
