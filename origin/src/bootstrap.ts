@@ -51,7 +51,7 @@ export async function buildServices(
       { logger, metrics, databaseKind: db.kind },
       options.embedder,
     );
-    const { admin, operator } = buildOperator(config, logger, embedder.model.id);
+    const { admin, operator } = buildOperator(config, logger, embedder.model.id, db.pool);
     const { parser, ingestion, vectorIndexes } = buildIngestion(config, {
       db,
       embedder: embedder.serving,

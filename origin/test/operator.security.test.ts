@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminSessions } from '../src/admin/session.js';
+import { isSignedOut, recordSignOut } from '../src/store/admin-signouts.js';
 import { ADMIN_TOKEN, type Harness, startHarness, TEST_DB } from './harness.js';
 
 const CONSOLE = { 'x-ragedge-console': '1', 'sec-fetch-site': 'same-origin' };
@@ -153,6 +154,35 @@ describe(`operator routes refuse anyone but the admin (${TEST_DB})`, () => {
       headers: { cookie: mine },
     });
     expect(await gone.json()).toEqual({ session: null });
+  });
+
+  it('signing out on one origin ends the session on every origin sharing the database', async () => {
+    // Another origin: its own sessions object (nothing of this one's memory), the same database.
+    const pool = h.services.db.pool;
+    const elsewhere = new AdminSessions(ADMIN_TOKEN, {
+      ttlMs: 3_600_000,
+      signOuts: {
+        isSignedOut: (hash) => isSignedOut(pool, hash),
+        recordSignOut: (hash, expires) => recordSignOut(pool, hash, expires),
+      },
+    });
+    const signIn = await h.request('POST', '/admin/session', {
+      token: null,
+      json: { token: ADMIN_TOKEN },
+      headers: CONSOLE,
+    });
+    const value = signIn.headers.get('set-cookie')!.split(';')[0]!.split('=')[1]!;
+    expect(await elsewhere.verify(value)).toBe(true);
+    const out = await h.request('DELETE', '/admin/session', {
+      token: null,
+      headers: { cookie: `ragedge_admin=${value}`, ...CONSOLE },
+    });
+    expect(out.status).toBe(204);
+    expect(await elsewhere.verify(value)).toBe(false);
+    // Only a hash is kept, and only until the session would have expired.
+    const { rows } = await pool.query('select session_hash, expires_at from admin_signouts');
+    expect(JSON.stringify(rows)).not.toContain(value);
+    expect(rows.every((row) => row.expires_at.getTime() > Date.now())).toBe(true);
   });
 
   it('limits sign-in attempts per client', async () => {

@@ -125,6 +125,16 @@ describe(`search (${TEST_DB})`, () => {
     // "limitr" and "compresed" are in no document: full text finds them as "limiter" and "compressed".
     const typo = await (await search({ query: 'limitr', k: 1, mode: 'fulltext' })).json();
     expect(typo.results[0]?.title).toBe('Rate limits');
+    // A filter ranks in SQL (not from the in-memory postings): the same correction there.
+    const filtered = await (
+      await search({
+        query: 'limitr',
+        k: 1,
+        mode: 'fulltext',
+        filter: { source: typo.results[0].source },
+      })
+    ).json();
+    expect(filtered.results[0]?.title).toBe('Rate limits');
     const two = await (await search({ query: 'compresed dumps', k: 1, mode: 'fulltext' })).json();
     expect(two.results[0]?.title).toBe('Backups');
     expect(two.results[0].scores.fulltextScore).toBeGreaterThan(

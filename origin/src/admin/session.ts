@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** The console's session cookie. `__Host-` is used when served over HTTPS (see `cookieName`). */
 export const SESSION_COOKIE = 'ragedge_admin';
@@ -7,21 +7,35 @@ export const SESSION_COOKIE = 'ragedge_admin';
 const MAX_REVOKED = 10_000;
 
 /**
+ * Where sign-outs are shared with the other origins (the database), by a hash of the session:
+ * a cookie signed out on one origin must not keep working on another.
+ */
+export interface SignOutStore {
+  isSignedOut(hash: string): Promise<boolean>;
+  recordSignOut(hash: string, expires: Date): Promise<void>;
+}
+
+/**
  * Admin console sessions: a cookie value `<expiry>.<nonce>.<mac>` signed with a key derived from
- * the admin token. Stateless, so any origin sharing the token accepts it; signing out revokes
- * it in this process, and changing the admin token voids every session at once. The token
- * itself never leaves the sign-in request.
+ * the admin token. Stateless, so any origin sharing the token accepts it; signing out revokes it
+ * in this process at once and, through `signOuts`, on every origin sharing the database; changing
+ * the admin token voids every session at once. The token itself never leaves the sign-in request.
  */
 export class AdminSessions {
   readonly #key: Buffer;
   readonly #ttlMs: number;
   readonly #revoked = new Map<string, number>();
   readonly #now: () => number;
+  readonly #signOuts: SignOutStore | undefined;
 
-  constructor(adminToken: string, options: { ttlMs: number; now?: () => number }) {
+  constructor(
+    adminToken: string,
+    options: { ttlMs: number; now?: () => number; signOuts?: SignOutStore },
+  ) {
     this.#key = createHmac('sha256', adminToken).update('ragedge admin session v1').digest();
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
+    this.#signOuts = options.signOuts;
   }
 
   /** A new session: the cookie value and when it expires. */
@@ -31,8 +45,14 @@ export class AdminSessions {
     return { value: `${body}.${this.#mac(body)}`, expires: new Date(expires) };
   }
 
-  /** Whether `value` is a session this key signed, not expired and not signed out. */
-  verify(value: string | undefined): boolean {
+  /** Whether `value` is a session this key signed, not expired and not signed out anywhere. */
+  async verify(value: string | undefined): Promise<boolean> {
+    if (!this.#signed(value)) return false;
+    return this.#signOuts === undefined || !(await this.#signOuts.isSignedOut(hashOf(value!)));
+  }
+
+  /** Whether `value` is a session this key signed, not expired and not signed out here. */
+  #signed(value: string | undefined): boolean {
     if (value === undefined || value.length > 200) return false;
     const parts = value.split('.');
     if (parts.length !== 3) return false;
@@ -44,8 +64,14 @@ export class AdminSessions {
     return !this.#revoked.has(value);
   }
 
-  /** Signs a session out (in this process) until it would have expired anyway. */
-  revoke(value: string): void {
+  /** Signs a session out (here, and on every origin sharing `signOuts`) until it would expire. */
+  async revoke(value: string): Promise<void> {
+    this.#revokeHere(value);
+    const expires = new Date(Number(value.split('.')[0]) || this.#now());
+    await this.#signOuts?.recordSignOut(hashOf(value), expires);
+  }
+
+  #revokeHere(value: string): void {
     const now = this.#now();
     for (const [revoked, expires] of this.#revoked)
       if (expires <= now) this.#revoked.delete(revoked);
@@ -58,4 +84,9 @@ export class AdminSessions {
   #mac(body: string): string {
     return createHmac('sha256', this.#key).update(body).digest('base64url');
   }
+}
+
+/** What the shared store keeps of a session: never the cookie itself. */
+function hashOf(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
 }

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { AdminSessions } from '../admin/session.js';
 import { type AdminToken, resolveAdminToken } from '../admin-token.js';
 import type { Config } from '../config.js';
@@ -5,6 +6,7 @@ import { feedbackTokens } from '../feedback/token.js';
 import { WebhookNotifier } from '../feedback/webhook.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
+import { isSignedOut, recordSignOut } from '../store/admin-signouts.js';
 
 /** The configuration the operator's side takes. */
 export type OperatorConfig = Pick<
@@ -25,6 +27,8 @@ export function buildOperator(
   config: OperatorConfig,
   logger: Logger,
   embedderId: string,
+  /** Where sign-outs are shared with the other origins. */
+  pool: pg.Pool,
 ): { admin: AdminToken; operator: Services['operator'] } {
   const admin = resolveAdminToken(config.ADMIN_TOKEN, config.DATA_DIR);
   if (admin.source === 'generated')
@@ -33,7 +37,13 @@ export function buildOperator(
   return {
     admin,
     operator: {
-      sessions: new AdminSessions(admin.token, { ttlMs: config.ADMIN_SESSION_HOURS * 3_600_000 }),
+      sessions: new AdminSessions(admin.token, {
+        ttlMs: config.ADMIN_SESSION_HOURS * 3_600_000,
+        signOuts: {
+          isSignedOut: (hash) => isSignedOut(pool, hash),
+          recordSignOut: (hash, expires) => recordSignOut(pool, hash, expires),
+        },
+      }),
       feedbackTokens: feedbackTokens(admin.token),
       webhooks: new WebhookNotifier({
         logger,

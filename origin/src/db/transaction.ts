@@ -44,3 +44,31 @@ export async function inTransaction<T>(
     throw error;
   }
 }
+
+/**
+ * Runs read-only `work` in one repeatable-read transaction (one snapshot for every statement)
+ * and answers as soon as the work is done: the commit, which changes nothing in a read-only
+ * transaction, finishes before the client goes back to the pool, but the caller does not wait a
+ * round trip for it (a search's latency).
+ */
+export async function withSnapshot<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let result: T;
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    result = await work(client);
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    client.release();
+    throw error;
+  }
+  client.query('commit').then(
+    () => client.release(),
+    // A client whose commit failed is broken: the pool discards it.
+    (error: Error) => client.release(error),
+  );
+  return result;
+}

@@ -19,7 +19,7 @@ export function adminAuth(adminToken: string, sessions?: AdminSessions): Middlew
   return async function adminAuth(c, next) {
     const header = c.req.header('authorization');
     if (header === undefined || header.trim() === '') {
-      if (sessions !== undefined && sessionAdmin(c, sessions)) {
+      if (sessions !== undefined && (await sessionAdmin(c, sessions))) {
         c.set('access', 'admin');
         return next();
       }
@@ -43,8 +43,8 @@ export function adminAuth(adminToken: string, sessions?: AdminSessions): Middlew
  * Whether the request carries a valid console session; throws 403 when it does but the request
  * changes something without the console's header or comes from another site.
  */
-export function sessionAdmin(c: Context, sessions: AdminSessions): boolean {
-  if (!sessions.verify(getCookie(c, SESSION_COOKIE))) return false;
+export async function sessionAdmin(c: Context, sessions: AdminSessions): Promise<boolean> {
+  if (!(await sessions.verify(getCookie(c, SESSION_COOKIE)))) return false;
   const fetchSite = c.req.header('sec-fetch-site');
   const crossSite = fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none';
   if (!SAFE_METHODS.has(c.req.method) && (crossSite || c.req.header(CSRF_HEADER) === undefined)) {

@@ -52,7 +52,7 @@ export function readerAccess(options: {
       bearer === undefined &&
       c.req.method !== 'OPTIONS' &&
       options.sessions !== undefined &&
-      sessionAdmin(c, options.sessions)
+      (await sessionAdmin(c, options.sessions))
     ) {
       c.set('access', 'admin');
       c.set('site', await siteOfRoute(options.db(), param));

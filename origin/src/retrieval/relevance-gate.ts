@@ -41,13 +41,35 @@ function englishRanks(): Map<string, number> {
   return ranks;
 }
 
-/** Lowercased words of a text, identifiers also split into their parts. */
+const WORD = /[\p{L}\p{N}_]+/gu;
+const ASCII_WORD = /[a-z0-9_]+/g;
+const NON_ASCII = /[\u0080-\uffff]/;
+/** Holds an identifier with parts: `snake_case`, `camelCase`, `HTTPServer`. */
+const COMPOUND = /_|[a-z0-9][A-Z]/;
+const COMPOUND_WORD = /[\p{L}\p{N}]*(?:_|[\p{Ll}\p{N}][\p{Lu}])[\p{L}\p{N}_]*/gu;
+const PARTS = /_|(?<=[a-z0-9])(?=[A-Z])/;
+
+/**
+ * Adds the lowercased words of a text to `into`, identifiers also split into their parts. Read
+ * for a hundred passages per search, so ASCII text (the usual case) is lowercased and matched
+ * whole, and only identifiers pay for the split.
+ */
+function addWords(text: string, into: Set<string>): void {
+  const ascii = !NON_ASCII.test(text);
+  const normal = ascii ? text : text.normalize('NFKC');
+  if (ascii) for (const word of normal.toLowerCase().match(ASCII_WORD) ?? []) into.add(word);
+  else for (const word of normal.match(WORD) ?? []) into.add(word.toLowerCase());
+  if (!COMPOUND.test(normal)) return;
+  for (const word of normal.match(COMPOUND_WORD) ?? [])
+    for (const part of word.split(PARTS)) into.add(part.toLowerCase());
+}
+
+/** Lowercased words of a text in their order, each identifier followed by its parts. */
 function wordsOf(text: string): string[] {
   const words: string[] = [];
-  for (const word of text.normalize('NFKC').match(/[\p{L}\p{N}_]+/gu) ?? []) {
+  for (const word of text.normalize('NFKC').match(WORD) ?? []) {
     words.push(word.toLowerCase());
-    const parts = word.split(/_|(?<=[a-z0-9])(?=[A-Z])/);
-    if (parts.length > 1) for (const part of parts) words.push(part.toLowerCase());
+    if (COMPOUND.test(word)) for (const part of word.split(PARTS)) words.push(part.toLowerCase());
   }
   return words;
 }
@@ -76,7 +98,8 @@ export interface OffTopicEvidence {
  * included). Bounded: at most a few hundred passages of a few thousand characters.
  */
 export function offTopicEvidence(question: string, passages: readonly string[]): OffTopicEvidence {
-  const words = new Set(passages.flatMap(wordsOf));
+  const words = new Set<string>();
+  for (const passage of passages) addWords(passage, words);
   const stems = new Set([...words].map(stem));
   const absent = keyWords(question).filter((word) => {
     if (words.has(word) || stems.has(stem(word))) return false;

@@ -7,20 +7,17 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Reranker } from '../rerankers/types.js';
 import { vectorLiteral } from '../store/chunks.js';
 import type { Site } from '../store/sites.js';
-import { withCompounds } from './compounds.js';
 import { type FusedHit, fuseScores, singleList } from './fusion.js';
 import type { LexicalIndexes } from './lexical-indexes.js';
 import { type OffTopicEvidence, offTopicEvidence } from './relevance-gate.js';
 import { type RankedLists, SearchExecution } from './search-execution.js';
 import type {
   Scores,
-  SearchHit,
   SearchMode,
   SearchRequest,
   SearchResult,
   SearchSettings,
 } from './search-types.js';
-import { correctSpelling } from './spelling.js';
 
 // The shapes and the bound statement keep their old import path (`retrieval/search.js`).
 export { retrievalStatement } from './search-execution.js';
@@ -99,18 +96,8 @@ export class SearchService {
     // A replica serves the site only once it has replayed the site's latest content.
     const pool = await readPoolFor(this.deps.db, site);
     const timer = this.deps.metrics?.retrievalDuration.startTimer({ mode: request.mode });
-    // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
-    // and with the site's compound names of consecutive words ("set cookie" → setCookie).
-    const spelt = {
-      ...request,
-      query: await withCompounds(
-        pool,
-        site.id,
-        await correctSpelling(pool, site.id, request.query),
-      ),
-    };
     let candidates = this.fuse(
-      await this.execution.rankedLists(site, spelt, depth, vector, pool),
+      await this.execution.rankedLists(site, request, depth, vector, pool),
       depth,
     );
     timer?.();
@@ -119,8 +106,20 @@ export class SearchService {
       candidates = await this.rerank(request.query, candidates, pool);
       reranked = true;
     }
-    const results = await this.details(candidates.slice(0, request.k), pool);
-    const offTopic = await this.offTopic(request.askedText ?? request.query, candidates, pool);
+    // The results shown and the passages the relevance gate reads, in one read.
+    const shown = candidates.slice(0, request.k);
+    const read = await this.execution.passages(
+      candidates.slice(0, Math.max(request.k, MAX_EVIDENCE_PASSAGES)).map((c) => c.id),
+      pool,
+    );
+    const results = shown.flatMap((c) => {
+      const chunk = read.get(c.id);
+      return chunk === undefined ? [] : [{ ...chunk.details, scores: c.scores }];
+    });
+    const offTopic = offTopicEvidence(
+      request.askedText ?? request.query,
+      candidates.slice(0, MAX_EVIDENCE_PASSAGES).flatMap((c) => read.get(c.id)?.text ?? []),
+    );
     return { results, ...this.relevance(candidates, reranked, request.mode, offTopic) };
   }
 
@@ -158,19 +157,6 @@ export class SearchService {
         b.scores.rerank! - a.scores.rerank! || b.scores.fused - a.scores.fused || a.id - b.id,
     );
     return [...rescored, ...candidates.slice(head.length)];
-  }
-
-  /** Whether the question's specific words are missing from every retrieved passage. */
-  private async offTopic(
-    query: string,
-    candidates: Candidate[],
-    pool: pg.Pool,
-  ): Promise<OffTopicEvidence> {
-    const texts = await this.execution.texts(
-      candidates.slice(0, MAX_EVIDENCE_PASSAGES).map((c) => c.id),
-      pool,
-    );
-    return offTopicEvidence(query, [...texts.values()]);
   }
 
   private relevance(
@@ -214,16 +200,5 @@ export class SearchService {
       noGoodAnswer: best < settings.minSimilarity,
       relevance: { basis: 'similarity', best, threshold: settings.minSimilarity },
     };
-  }
-
-  private async details(top: Candidate[], pool: pg.Pool): Promise<SearchHit[]> {
-    const byId = await this.execution.details(
-      top.map((c) => c.id),
-      pool,
-    );
-    return top.flatMap((c) => {
-      const chunk = byId.get(c.id);
-      return chunk === undefined ? [] : [{ ...chunk, scores: c.scores }];
-    });
   }
 }

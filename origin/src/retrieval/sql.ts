@@ -142,19 +142,36 @@ function safeDimension(dimension: number): number {
   return dimension;
 }
 
+const STATE_COLUMNS = `
+  s.content_version::float8 as version, s.lexical_chunks::float8 as lexical_chunks,
+  s.lexical_length::float8 as lexical_length,
+  array(select lexeme from unnest(to_tsvector('english', $2::text))) as terms,
+  set_config('hnsw.ef_search', $3::text, true) as ef_search,
+  set_config('hnsw.iterative_scan', 'relaxed_order', true) as iterative_scan`;
+
 /**
  * What a search reads before it ranks in memory, in the same statement as the kNN's settings:
  * the site's content version (the in-memory index serves only that version) and the query's
  * lexemes through the same `to_tsvector('english', …)` as the chunks. Params: $1 site, $2 query
  * text, $3 `hnsw.ef_search`.
  */
-export const LEXICAL_STATE_SQL = `
-  select s.content_version::float8 as version, s.lexical_chunks::float8 as lexical_chunks,
-         s.lexical_length::float8 as lexical_length,
-         array(select lexeme from unnest(to_tsvector('english', $2::text))) as terms,
-         set_config('hnsw.ef_search', $3::text, true) as ef_search,
-         set_config('hnsw.iterative_scan', 'relaxed_order', true) as iterative_scan
+export const LEXICAL_STATE_SQL = `select ${STATE_COLUMNS} from sites s where s.id = $1`;
+
+/**
+ * `LEXICAL_STATE_SQL` plus the lexeme of each word of $4 (text[], plain ASCII words, as
+ * `to_tsvector('english', …)` stems each one; '' for a stop word), in order: what spelling
+ * correction needs to tell the words the site's documents never hold, read in the same round
+ * trip so that a query spelt right costs nothing more.
+ */
+export const SEARCH_STATE_SQL = `
+  select ${STATE_COLUMNS},
+    array(select coalesce((ts_lexize('english_stem', w.word))[1], '')
+          from unnest($4::text[]) with ordinality as w (word, n) order by w.n) as word_lexemes
   from sites s where s.id = $1`;
+
+/** Which of the lexemes ($2, text[]) the site's documents hold. Params: $1 site. */
+export const KNOWN_TERMS_SQL =
+  'select term from site_terms where site_id = $1 and term = any($2::text[])';
 
 /** The counters an index load starts from and ends on. Params: $1 site. */
 export const SITE_LEXICAL_COUNTERS_SQL = `
@@ -177,19 +194,6 @@ export const POSTINGS_PAGE_SQL = `
   group by t.term
   order by t.term
   limit $3`;
-
-/**
- * Each query word's lexeme and whether the site's documents hold it, for spelling correction.
- * Params: $1 site, $2 the words (text[]).
- */
-export const QUERY_WORD_TERMS_SQL = `
-  select w.word, l.lexeme, exists (
-           select 1 from site_terms st where st.site_id = $1 and st.term = l.lexeme
-         ) as known
-  from unnest($2::text[]) as w (word)
-  cross join lateral (
-    select coalesce((select lexeme from unnest(to_tsvector('english', w.word)) limit 1), '') as lexeme
-  ) l`;
 
 /**
  * The site's terms that start with one letter and have a length in a range, most frequent first:

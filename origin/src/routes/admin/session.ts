@@ -59,17 +59,17 @@ export function registerAdminSession(app: Hono<AppEnv>, services: Services): voi
     return c.json({ session: { expiresAt: session.expires.toISOString() } });
   });
   // Not signed in is an answer here, not an error: the console asks this on every load.
-  app.get('/admin/session', (c) => {
+  app.get('/admin/session', async (c) => {
     const value = getCookie(c, SESSION_COOKIE);
     c.header('Cache-Control', 'no-store');
-    if (!sessions.verify(value)) return c.json({ session: null });
+    if (!(await sessions.verify(value))) return c.json({ session: null });
     const expiresAt = new Date(Number(value!.split('.')[0])).toISOString();
     return c.json({ session: { expiresAt } });
   });
-  app.delete('/admin/session', (c) => {
+  app.delete('/admin/session', async (c) => {
     fromConsole(c);
     const value = getCookie(c, SESSION_COOKIE);
-    if (value !== undefined && sessions.verify(value)) sessions.revoke(value);
+    if (value !== undefined && (await sessions.verify(value))) await sessions.revoke(value);
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: overHttps(c) });
     return c.body(null, 204);
   });
