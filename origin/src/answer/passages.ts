@@ -167,9 +167,18 @@ export function termsOf(text: string): string[] {
 }
 
 /** A word of code or of a path, as typed: `/about/me/`, `c.req.query`, `X-Frame-Options`, `--pm`. */
-const LITERAL = /^(?=.*\p{L}.*\p{L})(?=.*[/.\-_:@=#])[\p{L}\p{N}/.\-_:@=#$]+$/u;
+const LITERAL = /^[\p{L}\p{N}/.\-_:@=#$]+$/u;
+/** A literal joins parts: it holds one of these, and two letters at least. */
+const JOINER = /[/.\-_:@=#]/;
+const LETTERS = /\p{L}/gu;
 /** What separates literals: spaces, brackets, quotes and sentence punctuation around them. */
 const LITERAL_SEPARATOR = /[\s()'"`,;{}[\]<>|*!?]+/u;
+
+/** Linear checks (a lookahead for two letters would rescan a long token from every start). */
+function isLiteral(token: string): boolean {
+  if (token.length < 3 || !LITERAL.test(token) || !JOINER.test(token)) return false;
+  return (token.match(LETTERS)?.length ?? 0) >= 2;
+}
 
 /**
  * The terms of a text in reading order, each literal (a path, a dotted name, a hyphenated name)
@@ -180,7 +189,7 @@ export function sequenceOf(text: string): string[] {
   const sequence: string[] = [];
   for (const raw of text.normalize('NFKC').split(LITERAL_SEPARATOR)) {
     const token = raw.replace(/^[.:]+|[.:]+$/g, '');
-    if (token.length >= 3 && LITERAL.test(token)) sequence.push(`=${token.toLowerCase()}`);
+    if (isLiteral(token)) sequence.push(`=${token.toLowerCase()}`);
     sequence.push(...termsOf(raw));
   }
   return sequence;
