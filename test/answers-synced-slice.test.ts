@@ -15,7 +15,7 @@ const HONO = new URL('../../shared/data/qa/hono/', import.meta.url).pathname;
  * refusals, 9/12 refused; `bench/results/answers-hono-synced-*.json`), and citations that are
  * the pages' URLs.
  */
-const FLOORS = { accuracy: 0.56, maxFalseRefusals: 0.1, refusals: 0.66 };
+const FLOORS = { accuracy: 0.7, maxFalseRefusals: 0.1, refusals: 0.66 };
 
 /**
  * PostgreSQL only in CI: on PGlite the same run took 160 s on the loaded CI machine (it passed);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sourcesOf, withSections } from '../src/chat/sources.js';
+import { READ_AROUND_RANK, sourcesOf, withDocument, withSections } from '../src/chat/sources.js';
 import { type Harness, startHarness, TEST_DB } from './harness.js';
 import { answerText, readSse } from './sse.js';
 
@@ -18,7 +18,7 @@ const BACKUPS = [
   '',
   'Schedule the backup job with this command:',
   '',
-  '```',
+  '```sh',
   "npx rag backup --schedule '0 2 * * *' --keep 7",
   '```',
   '',
@@ -68,5 +68,41 @@ describe(`answers read the whole section of what was found (${TEST_DB})`, () => 
     const items = (await readSse(response.body!)).filter((i) => i.event);
     expect(answerText(items)).toContain("npx rag backup --schedule '0 2 * * *' --keep 7");
     expect(items.at(-1)!.data).toMatchObject({ finishReason: 'stop' });
+  });
+
+  it('reads the other sections of a short top document, ranked after the retrieved ones', async () => {
+    const found = await h.request('POST', '/api/v1/sites/ops/search', {
+      json: { query: 'upgrades replace the image', k: 1, mode: 'fulltext', rerank: false },
+    });
+    const retrieved = sourcesOf((await found.json()).results);
+    expect(retrieved.map((s) => s.headingPath.at(-1))).toEqual(['Upgrades']);
+    const read = await withDocument(h.services.db.pool, retrieved, 12_000);
+    const around = read.slice(1);
+    expect(around.length).toBeGreaterThan(0);
+    expect(
+      around.every((s) => s.rank === READ_AROUND_RANK && s.documentId === retrieved[0]!.documentId),
+    ).toBe(true);
+    expect(around.map((s) => s.n)).toEqual(around.map((_, i) => i + 2));
+    expect(around.some((s) => s.text.includes('npx rag backup'))).toBe(true);
+    expect(new Set(read.map((s) => JSON.stringify(s.headingPath))).size).toBe(read.length);
+    // A document longer than the generator reads is left as retrieved.
+    expect(await withDocument(h.services.db.pool, retrieved, 100)).toEqual(retrieved);
+  });
+
+  it('stores code in its fence with its language, and quotes it so', async () => {
+    const { rows } = await h.services.db.pool.query<{ content: string }>(
+      `select content from chunks where content like '%npx rag backup%'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.content).toContain(
+      "```sh\nnpx rag backup --schedule '0 2 * * *' --keep 7\n```",
+    );
+    const response = await h.request('POST', '/api/v1/sites/ops/chat', {
+      json: { message: 'Which command schedules the backup job?' },
+    });
+    const items = (await readSse(response.body!)).filter((i) => i.event);
+    expect(answerText(items)).toContain(
+      "Schedule the backup job with this command:\n\n```sh\nnpx rag backup --schedule '0 2 * * *' --keep 7\n```",
+    );
   });
 });

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHUNK_FORMAT } from '../src/ingest/chunk.js';
+import { parseMarkdown } from '../src/ingest/parse-markdown.js';
 import { formWith, GUIDE_MD, makePdf } from './fixtures.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -338,6 +341,52 @@ describe(`document identity (${process.env.TEST_DB ?? 'pglite'})`, () => {
       body: formWith([{ name: 'jwt.md', content: '# JWT\n\nA root page.' }]),
     });
     expect((await root.json()).results[0].outcome).toBe('created');
+  });
+
+  it('re-chunks a document stored in an older chunk format when it is ingested again', async () => {
+    await h.createSite('formats');
+    const contents = async (id: number) =>
+      (
+        await h.services.db.pool.query<{ content: string }>(
+          'select content from chunks where document_id = $1 order by position',
+          [id],
+        )
+      ).rows.map((row) => row.content);
+    const content = '# Setup\n\nInstall it:\n\n```sh\nnpm i rag\n```\n';
+    const doc = { title: 'Setup', content };
+    const first = await h.request('POST', '/api/v1/sites/formats/documents', { json: doc });
+    const { document } = await first.json();
+    expect(await contents(document.id)).toEqual(['Install it:\n\n```sh\nnpm i rag\n```']);
+    const { CHUNK_MAX_TOKENS, CHUNK_OVERLAP_TOKENS } = h.services.config;
+    // The hash as ingestion computes it (checked against the stored one), then as format 1 did:
+    // no format in it, no language on code blocks, and the code stored bare.
+    const hash = (prefix: string, blocks: unknown) =>
+      createHash('sha256')
+        .update(`${prefix}${CHUNK_MAX_TOKENS}/${CHUNK_OVERLAP_TOKENS}`)
+        .update(
+          JSON.stringify({ format: 'markdown', title: 'Setup', url: null, metadata: {}, blocks }),
+        )
+        .digest('hex');
+    const { blocks } = parseMarkdown(content);
+    const pool = h.services.db.pool;
+    const stored = await pool.query('select content_hash from documents where id = $1', [
+      document.id,
+    ]);
+    expect(stored.rows[0].content_hash).toBe(hash(`${CHUNK_FORMAT}:`, blocks));
+    const bare = JSON.parse(
+      JSON.stringify(blocks, (key, value) => (key === 'lang' ? undefined : value)),
+    );
+    await pool.query('update documents set content_hash = $2 where id = $1', [
+      document.id,
+      hash('', bare),
+    ]);
+    await pool.query(
+      `update chunks set content = 'Install it:\n\nnpm i rag' where document_id = $1`,
+      [document.id],
+    );
+    const again = await h.request('POST', '/api/v1/sites/formats/documents', { json: doc });
+    expect((await again.json()).outcome).toBe('updated');
+    expect(await contents(document.id)).toEqual(['Install it:\n\n```sh\nnpm i rag\n```']);
   });
 
   it('refuses a page URL that is not http(s)', async () => {

@@ -72,6 +72,98 @@ describe('ExtractiveGenerator', () => {
     expect(value).not.toContain('work_mem');
   });
 
+  it('reads code from its fence: kept whole with its language, and prose is never taken for code', () => {
+    const docs: AnswerSource[] = [
+      {
+        n: 1,
+        title: 'Server',
+        url: null,
+        headingPath: ['Port'],
+        text:
+          'The port can be changed with the port option, e.g. serve(options) => listen;\n\n' +
+          '```ts\nserve({\n  fetch: app.fetch,\n\n  port: 8787,\n})\n```',
+      },
+    ];
+    const answer = generator.answer('how do I change the port option', docs);
+    expect(answer).toContain(
+      'The port can be changed with the port option, e.g. serve(options) => listen;\n\n```ts\nserve({\n  fetch: app.fetch,\n\n  port: 8787,\n})\n```',
+    );
+  });
+
+  it('keeps a list a list, even when its items hold code-like text', () => {
+    const docs = [
+      source(1, 'It needs one of these releases:\n\n- 18.x => 18.14.1+\n- 20.x => 20.0.0+'),
+    ];
+    const answer = generator.answer('which 18 releases does it need', docs);
+    expect(answer).toContain('It needs one of these releases:\n\n- 18.x => 18.14.1+\n\n- 20.x');
+    expect(answer).not.toContain('```');
+  });
+
+  it('meets a pasted path or name exactly, in the order the question gives', () => {
+    const docs = [
+      source(
+        1,
+        'Example of redirecting a GET request of /about/me to /about/me/.\n\n' +
+          'Example of redirecting a GET request of /about/me/ to /about/me.',
+      ),
+      source(2, 'To redirect a request, return a redirect response from the handler.'),
+    ];
+    const answer = generator.answer('How do I redirect /about/me/ to /about/me?', docs);
+    expect(answer.split('\n\n')[1]).toBe(
+      'Example of redirecting a GET request of /about/me/ to /about/me. [1]',
+    );
+  });
+
+  it('prefers the passage where the question words meet as it put them', () => {
+    const docs = [
+      source(1, 'The server sends a ping. Events are logged. A route is sent to the client.'),
+      source(2, 'The stream helper sends server-sent events from a handler.'),
+    ];
+    expect(generator.answer('How do I send server-sent events?', docs)).toMatch(
+      /^From \*Doc 2\*:\n\nThe stream helper/,
+    );
+  });
+
+  it("forgives a misspelt word, and meets a verb's synonym", () => {
+    const docs = [
+      source(1, 'Sessions expire after an hour.'),
+      source(2, 'The helper returns the remote address of the client.'),
+      source(3, 'Call deleteSession() to end a session.'),
+    ];
+    expect(generator.answer('remote adress', docs)).toMatch(/^From \*Doc 2\*/);
+    expect(generator.answer('how do I remove a session', docs)).toMatch(/^From \*Doc 3\*/);
+  });
+
+  it('follows an explanation with the sentence and code that say what to do about it', () => {
+    const docs = [
+      source(
+        1,
+        'The proxy rejects bodies over 128MiB with a 413 before the app sees them.\n\n' +
+          'To accept larger bodies, raise the proxy limit as well:\n\n' +
+          '```ts\nserve({ maxRequestBodySize: 200 * 1024 * 1024 })\n```\n\nThat is all.',
+      ),
+    ];
+    const answer = generator.answer('why do large bodies fail with a 413?', docs);
+    expect(answer).toContain('128MiB');
+    expect(answer).toContain('raise the proxy limit as well:\n\n```ts\nserve({ maxRequestBodySize');
+    expect(answer).not.toContain('That is all.');
+  });
+
+  it('reads sections around the retrieved ones at their rank, and only those ranked in reach', () => {
+    const retrieved = { ...source(1, 'The realm option names the protected area.'), title: 'Auth' };
+    const around = {
+      ...source(2, 'The realm defaults to "Secure Area".'),
+      title: 'Auth',
+      headingPath: ['Options', 'realm'],
+      rank: 2,
+    };
+    expect(generator.answer('what realm by default?', [retrieved, around])).toContain(
+      '"Secure Area". [2]',
+    );
+    const far = { ...around, rank: 6 };
+    expect(generator.answer('what realm by default?', [retrieved, far])).not.toContain('[2]');
+  });
+
   it('neutralises citation markers and links inside quoted text', () => {
     const hostile = source(
       1,

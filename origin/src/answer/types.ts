@@ -11,6 +11,11 @@ export interface AnswerSource {
   url: string | null;
   headingPath: string[];
   text: string;
+  /**
+   * The rank the answer weighs this source by (0 is the best); its position by default. A
+   * section read around the retrieved ones, which retrieval did not return, ranks lower.
+   */
+  rank?: number;
 }
 
 /** One earlier message of the conversation. */
@@ -35,6 +40,12 @@ export interface AnswerGenerator {
    * and the signal's reason when the request is aborted.
    */
   stream(request: AnswerRequest): AsyncIterable<string>;
+  /**
+   * Characters of the first source's document this generator also reads: the document's other
+   * sections, when the whole document is that short (the value a question asks for is often one
+   * heading away from the passage that matched). 0 or absent for a model whose prompt costs.
+   */
+  readonly documentChars?: number;
   /** A standalone search query from a follow-up and the last turns (may return the question unchanged). */
   condense(question: string, history: Turn[], signal: AbortSignal): Promise<string>;
 }

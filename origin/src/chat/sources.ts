@@ -1,6 +1,6 @@
 import type { AnswerSource } from '../answer/types.js';
 import type { SearchHit } from '../retrieval/search.js';
-import { type SectionChunk, sectionChunks } from '../store/sections.js';
+import { documentChunks, type SectionChunk, sectionChunks } from '../store/sections.js';
 
 /** A source as the `sources` event carries it to readers (see the wire contract). */
 export interface ReaderSource {
@@ -84,6 +84,48 @@ export async function withSections(
   });
 }
 
+/** A section read around the retrieved ones ranks as the third retrieved source would. */
+export const READ_AROUND_RANK = 2;
+
+/**
+ * The sources, then every other section of the first source's document when the whole document
+ * holds at most `maxChars` characters: each section once, in document order, ranked
+ * {@link READ_AROUND_RANK}. An options reference or a short guide is read whole, so the default
+ * that sits under its own heading is there to quote even when retrieval returned its neighbour.
+ */
+export async function withDocument(
+  pool: Parameters<typeof documentChunks>[0],
+  sources: readonly TurnSource[],
+  maxChars: number,
+): Promise<TurnSource[]> {
+  const top = sources[0];
+  if (top === undefined || maxChars <= 0) return [...sources];
+  const chunks = await documentChunks(pool, Number(top.documentId));
+  if (chunks === null || chunks.reduce((sum, c) => sum + c.content.length, 0) > maxChars)
+    return [...sources];
+  const present = new Set(
+    sources
+      .filter((s) => s.documentId === top.documentId)
+      .map((s) => JSON.stringify(s.headingPath)),
+  );
+  const sections = new Map<string, SectionChunk[]>();
+  for (const chunk of chunks) {
+    const key = JSON.stringify(chunk.headingPath);
+    if (!present.has(key)) sections.set(key, [...(sections.get(key) ?? []), chunk]);
+  }
+  const around = [...sections.values()].map((section, i) => ({
+    n: sources.length + i + 1,
+    documentId: top.documentId,
+    title: top.title,
+    url: top.url,
+    source: top.source,
+    headingPath: section[0]!.headingPath,
+    text: section.map((c) => c.content).reduce(joinOverlapping),
+    rank: READ_AROUND_RANK,
+  }));
+  return [...sources, ...around];
+}
+
 /** `b` after `a`, without the start of `b` that repeats the end of `a`. */
 function joinOverlapping(a: string, b: string): string {
   const end = a.trimEnd();
@@ -101,7 +143,10 @@ export function readerSources(sources: readonly TurnSource[]): ReaderSource[] {
   return sources.map(({ text, ...source }) => ({ ...source, snippet: snippetOf(text) }));
 }
 
+/** A fence line of stored code (```ts): structure for a renderer, noise in a one-line snippet. */
+const FENCE_LINE = /^ {0,3}(?:`{3,}|~{3,})[^\n`]*$/gm;
+
 function snippetOf(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = text.replace(FENCE_LINE, '').replace(/\s+/g, ' ').trim();
   return flat.length <= SNIPPET_CHARS ? flat : `${flat.slice(0, SNIPPET_CHARS - 1).trimEnd()}…`;
 }

@@ -18,7 +18,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SearchHit, SearchResult, SearchService } from '../retrieval/search.js';
 import { type AnswerOutcome, recentTurns, recordExchange } from '../store/conversations.js';
 import type { Site } from '../store/sites.js';
-import { readerSources, sourcesOf, withSections } from './sources.js';
+import { readerSources, sourcesOf, withDocument, withSections } from './sources.js';
 import type { ChatStream } from './stream-registry.js';
 import { Transcript } from './transcript.js';
 
@@ -189,8 +189,14 @@ export class ChatService {
     turn: Transcript,
     results: SearchHit[],
   ): Promise<Ending> {
-    // Each cited section whole: the value is often in the chunk next to the one that matched.
-    const sources = await withSections(this.deps.db.pool, sourcesOf(results));
+    // Each cited section whole: the value is often in the chunk next to the one that matched;
+    // and, for a generator that reads it, the rest of a short top document.
+    const pool = this.deps.db.pool;
+    const sources = await withDocument(
+      pool,
+      await withSections(pool, sourcesOf(results)),
+      this.deps.generator.documentChars ?? 0,
+    );
     turn.sources = sources;
     stream.emit('sources', { sources: readerSources(sources) });
     const filter = new CitationFilter(sources.length);

@@ -119,16 +119,36 @@ describe('chunkBlocks', () => {
     expect(joined.match(/x/g)?.length).toBe(5000);
   });
 
-  it('keeps code whole when it fits and splits it on lines otherwise', () => {
+  it('keeps code whole and fenced with its language when it fits, split on lines otherwise', () => {
     const small = 'const a = 1;\n\n  return a;';
-    expect(chunkBlocks([code(small)], { maxTokens: 64, overlapTokens: 8 })[0]!.text).toBe(small);
+    const one = chunkBlocks([{ kind: 'code', text: small, lang: 'ts' }], {
+      maxTokens: 64,
+      overlapTokens: 8,
+    });
+    expect(one[0]!.text).toBe(`\`\`\`ts\n${small}\n\`\`\``);
     const big = Array.from({ length: 40 }, (_, i) => `  line(${i});`).join('\n');
     const options = { maxTokens: 30, overlapTokens: 8 };
     const chunks = chunkBlocks([code(big)], options);
     expectWellFormed(chunks, options.maxTokens);
     expect(chunks.length).toBeGreaterThan(1);
-    // Lines stay whole, in order and indented; code is not overlapped.
-    expect(chunks.map((c) => c.text).join('\n')).toBe(big);
+    // Each part is a fence of its own; lines stay whole, in order and indented; no overlap.
+    const parts = chunks.flatMap((c) => c.text.split(/\n*```\n*/).filter((t) => t !== ''));
+    expect(chunks.every((c) => /^```\n[\s\S]*\n```$/.test(c.text))).toBe(true);
+    expect(parts.join('\n')).toBe(big);
+  });
+
+  it('fences code that holds a fence with a longer run, so the code cannot close it', () => {
+    const text = 'Write:\n```\nnpm i\n```';
+    const [chunk] = chunkBlocks([code(text)], { maxTokens: 64, overlapTokens: 8 });
+    expect(chunk!.text).toBe(`\`\`\`\`\n${text}\n\`\`\`\``);
+  });
+
+  it('stores prose next to code apart from the fence', () => {
+    const chunks = chunkBlocks([p('Install it:'), { kind: 'code', text: 'npm i x', lang: 'sh' }], {
+      maxTokens: 64,
+      overlapTokens: 8,
+    });
+    expect(chunks.map((c) => c.text)).toEqual(['Install it:\n\n```sh\nnpm i x\n```']);
   });
 
   it('numbers positions 0..n-1 across sections and is deterministic', () => {

@@ -3,6 +3,13 @@ import type { Block } from './parse.js';
 import { type Piece, piecesOf } from './pieces.js';
 import { countTokens, splitIntoSentences } from './tokens.js';
 
+/**
+ * Version of the stored chunk text. 2: code blocks are Markdown fences naming their language
+ * (1 stored them bare). Ingestion hashes it with each document, so re-ingesting a folder or
+ * syncing a website re-chunks documents stored in an older format.
+ */
+export const CHUNK_FORMAT = 2;
+
 /** How big chunks are, in {@link countTokens} tokens. */
 export interface ChunkOptions {
   /** Upper bound of every chunk's `tokenCount`; at least 16. */

@@ -7,7 +7,11 @@
 export type Block =
   | { kind: 'heading'; level: number; text: string }
   | { kind: 'text'; text: string }
-  | { kind: 'code'; text: string };
+  | {
+      kind: 'code';
+      text: string /** The code's language, when the document names it. */;
+      lang?: string;
+    };
 
 /** A document reduced to its title and its blocks in reading order. */
 export interface ParsedDocument {

@@ -1,4 +1,5 @@
 import type { Block } from './document.js';
+import { languageOf } from './fence.js';
 
 /** The slice of a DOM node this walk reads (linkedom's nodes have it all). */
 export interface DomElement {
@@ -78,7 +79,9 @@ function leafBlock(node: DomElement, tag: string, heading: RegExpExecArray | nul
     // Keep the code's own whitespace; only the blank lines around it go. (`trimEnd`, not
     // `/\s+$/g`: that retries from every space of a long run, quadratic in its length.)
     const code = (node.textContent ?? '').replace(/^\s*\n/, '').trimEnd();
-    return code.trim() === '' ? null : { kind: 'code', text: code };
+    if (code.trim() === '') return null;
+    const lang = languageOfPre(node);
+    return { kind: 'code', text: code, ...(lang ? { lang } : {}) };
   }
   const text =
     tag === 'TR'
@@ -115,4 +118,19 @@ export function nestsDeeperThan(root: DomElement, limit: number): boolean {
  */
 function childrenOf(node: DomElement): DomElement[] {
   return Array.from(node.childNodes);
+}
+
+/**
+ * The language of a `pre`, as highlighters mark it: `class="language-ts"` (or `lang-ts`) on the
+ * `pre` or on its `code` child, or a `data-lang` attribute.
+ */
+function languageOfPre(pre: DomElement): string | undefined {
+  const code = childrenOf(pre).find((child) => child.nodeName.toUpperCase() === 'CODE');
+  for (const node of code === undefined ? [pre] : [pre, code]) {
+    const data = node.getAttribute('data-lang') ?? node.getAttribute('data-language');
+    if (data) return languageOf(data);
+    const marked = /(?:^|\s)(?:language|lang)-(\S+)/.exec(node.getAttribute('class') ?? '');
+    if (marked) return languageOf(marked[1]);
+  }
+  return undefined;
 }

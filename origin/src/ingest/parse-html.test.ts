@@ -32,6 +32,18 @@ describe('parseHtml', () => {
     expect(text).not.toMatch(/onerror|alert|<|>/);
   });
 
+  it("keeps a code block's language as highlighters mark it", () => {
+    const html =
+      '<pre><code class="hljs language-TypeScript">let a = 1</code></pre>' +
+      '<pre class="lang-sh">npm i</pre><pre data-lang="python">x = 1</pre><pre>plain</pre>';
+    expect(parseHtml(html).blocks).toEqual([
+      { kind: 'code', text: 'let a = 1', lang: 'typescript' },
+      { kind: 'code', text: 'npm i', lang: 'sh' },
+      { kind: 'code', text: 'x = 1', lang: 'python' },
+      { kind: 'code', text: 'plain' },
+    ]);
+  });
+
   it('emits headings, code with its whitespace, list items and table rows in order', () => {
     const html =
       '<body><h1>Guide</h1><p>Intro <b>bold</b><br>next line</p><h3>Install</h3>' +

@@ -27,9 +27,55 @@ describe('parseMarkdown', () => {
       'Intro\n\n```bash\n# install\nnpm i\n\n  npm test\n```\n\n~~~\n## also code\n~~~\nend';
     expect(parseMarkdown(md).blocks).toEqual([
       { kind: 'text', text: 'Intro' },
-      { kind: 'code', text: '# install\nnpm i\n\n  npm test' },
+      { kind: 'code', text: '# install\nnpm i\n\n  npm test', lang: 'bash' },
       { kind: 'code', text: '## also code' },
       { kind: 'text', text: 'end' },
+    ]);
+  });
+
+  it("keeps a fence's language, the first word of its info string", () => {
+    const md = '```ts twoslash\na\n```\n\n```js [Deno]\nb\n```\n\n```{bad lang}\nc\n```';
+    expect(parseMarkdown(md).blocks).toEqual([
+      { kind: 'code', text: 'a', lang: 'ts' },
+      { kind: 'code', text: 'b', lang: 'js' },
+      { kind: 'code', text: 'c' },
+    ]);
+  });
+
+  it('stores a Twoslash sample as its page shows it', () => {
+    const md = [
+      '```ts twoslash',
+      "import { Hono } from 'hono'",
+      '// ---cut---',
+      '// @errors: 2304',
+      'const body = await c.req.parseBody()',
+      '//    ^?',
+      '// ---cut-start---',
+      'declare const x: number',
+      '// ---cut-end---',
+      'body.x',
+      '// ---cut-after---',
+      'export {}',
+      '```',
+      '',
+      '```ts',
+      '// ---cut---',
+      'kept',
+      '```',
+    ].join('\n');
+    expect(parseMarkdown(md).blocks).toEqual([
+      { kind: 'code', text: 'const body = await c.req.parseBody()\nbody.x', lang: 'ts' },
+      { kind: 'code', text: '// ---cut---\nkept', lang: 'ts' },
+    ]);
+  });
+
+  it("reads admonition containers' fences as block boundaries, keeping only their titles", () => {
+    const md = 'Intro\n::: info\nIt works on 18.\n:::\n\n:::warning Mind the gap\nBody\n:::';
+    expect(parseMarkdown(md).blocks).toEqual([
+      { kind: 'text', text: 'Intro' },
+      { kind: 'text', text: 'It works on 18.' },
+      { kind: 'text', text: 'Mind the gap' },
+      { kind: 'text', text: 'Body' },
     ]);
   });
 

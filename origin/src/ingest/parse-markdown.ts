@@ -1,6 +1,8 @@
 import type { Block, ParsedDocument } from './document.js';
+import { languageOf } from './fence.js';
 import { cleanInline } from './parse-markdown-inline.js';
 import { joinLines } from './parse-text.js';
+import { isTwoslash, visibleTwoslash } from './twoslash.js';
 
 const FRONT_MATTER = /^---[ \t]*\n([\s\S]*?)\n(?:---|\.\.\.)[ \t]*(?:\n|$)/;
 const FENCE_OPEN = /^( {0,3})(`{3,}|~{3,})(.*)$/;
@@ -13,6 +15,12 @@ const LINK_DEFINITION = /^ {0,3}\[[^\]]+\]:[ \t]*\S+/;
 const TABLE_DELIMITER = /^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$/;
 const BLOCKQUOTE = /^(?: {0,3}>[ \t]?)+/;
 const LIST_ITEM = /^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]/;
+/**
+ * A custom container's fence (`::: warning`, `:::tip Title`, `:::`), as VitePress, Docusaurus and
+ * markdown-it-container write admonitions (and Pandoc's `::: {.note}` divs): it bounds blocks, and
+ * only its title is text.
+ */
+const CONTAINER = /^ {0,3}:{3,}[ \t]*(?:[A-Za-z][\w-]*|\{[^}]*\})?[ \t]*(.*)$/;
 
 /**
  * Parses Markdown into heading, text and code blocks: ATX and setext headings, fenced code kept
@@ -37,8 +45,11 @@ export function parseMarkdown(markdown: string): ParsedDocument {
       // Only a fence opened inside a blockquote has `>` markers to strip from its lines.
       const unquote = BLOCKQUOTE.test(lines[i]!) ? stripQuote : (l: string) => l;
       const end = closingFence(lines, i + 1, fence[2]!, unquote);
-      const code = lines.slice(i + 1, end).map((l) => dedent(unquote(l), fence[1]!.length));
-      if (code.some((l) => l.trim() !== '')) blocks.push({ kind: 'code', text: code.join('\n') });
+      const raw = lines.slice(i + 1, end).map((l) => dedent(unquote(l), fence[1]!.length));
+      const code = isTwoslash(fence[3]!) ? visibleTwoslash(raw) : raw;
+      const lang = languageOf(fence[3]);
+      if (code.some((l) => l.trim() !== ''))
+        blocks.push({ kind: 'code', text: code.join('\n'), ...(lang ? { lang } : {}) });
       i = end;
       continue;
     }
@@ -53,6 +64,10 @@ export function parseMarkdown(markdown: string): ParsedDocument {
       pushHeading(blocks, 2, joinLines(paragraph));
       paragraph = [];
     } else if (line.trim() === '' || THEMATIC_BREAK.test(line)) {
+      flush();
+    } else if (CONTAINER.test(line)) {
+      flush();
+      paragraph.push(CONTAINER.exec(line)![1]!);
       flush();
     } else if (!LINK_DEFINITION.test(line) && !(line.includes('|') && TABLE_DELIMITER.test(line))) {
       paragraph.push(line);

@@ -1,3 +1,4 @@
+import { fenceLines } from './fence.js';
 import type { Block } from './parse.js';
 import { countTokens, splitIntoSentences } from './tokens.js';
 
@@ -16,19 +17,71 @@ export interface Piece {
 
 type Part = Omit<Piece, 'kind'>;
 
-/** Cuts a non-heading block into pieces of at most `maxTokens` tokens each. */
+/**
+ * Cuts a non-heading block into pieces of at most `maxTokens` tokens each. A code block's pieces
+ * are each a whole fence naming the language: code cut in two is two fenced blocks, never a run
+ * of code lines that reads as prose.
+ */
 export function piecesOf(block: Block, maxTokens: number): Piece[] {
-  const kind = block.kind === 'code' ? 'code' : 'text';
-  const text = kind === 'code' ? block.text : block.text.trim();
-  if (text.trim() === '') return [];
+  if (block.kind === 'code') return codePieces(block.text, block.lang, maxTokens);
+  const text = block.text.trim();
+  if (text === '') return [];
   const tokens = countTokens(text);
   const parts: Part[] =
-    tokens <= maxTokens
-      ? [{ text, tokens, separator: '\n\n' }]
-      : kind === 'code'
-        ? splitCode(text, maxTokens)
-        : splitProse(text, maxTokens);
-  return parts.map((part, i) => ({ ...part, kind, separator: i === 0 ? '\n\n' : part.separator }));
+    tokens <= maxTokens ? [{ text, tokens, separator: '\n\n' }] : splitProse(text, maxTokens);
+  return parts.map((part, i) => ({
+    ...part,
+    kind: 'text' as const,
+    separator: i === 0 ? '\n\n' : part.separator,
+  }));
+}
+
+/** Fewest tokens of code a fenced piece holds, whatever the fence lines cost. */
+const MIN_CODE_TOKENS = 4;
+
+/** The code in fenced pieces: whole when it fits, else runs of whole lines, each fenced. */
+function codePieces(code: string, lang: string | undefined, maxTokens: number): Piece[] {
+  if (code.trim() === '') return [];
+  const { open, close } = fenceLines(code, lang);
+  // A language tag too long to leave room for code is dropped rather than the code cut to words.
+  const fence =
+    maxTokens - countTokens(open) - countTokens(close) >= MIN_CODE_TOKENS
+      ? { open, close }
+      : fenceLines(code, undefined);
+  const budget = maxTokens - countTokens(fence.open) - countTokens(fence.close);
+  // Only code full of fence-like runs leaves no room for its fences: it is stored bare.
+  if (budget < MIN_CODE_TOKENS) return bareCode(code, maxTokens);
+  const wrap = (text: string): Piece => {
+    const whole = `${fence.open}\n${text}\n${fence.close}`;
+    return { kind: 'code', text: whole, tokens: countTokens(whole), separator: '\n\n' };
+  };
+  if (countTokens(code) <= budget) return [wrap(code)];
+  const runs: string[] = [];
+  let run = '';
+  let tokens = 0;
+  for (const part of splitCode(code, budget)) {
+    if (run !== '' && tokens + part.tokens > budget) {
+      runs.push(run);
+      run = '';
+      tokens = 0;
+    }
+    run += run === '' ? part.text : part.separator + part.text;
+    tokens += part.tokens;
+  }
+  if (run !== '') runs.push(run);
+  return runs.map(wrap);
+}
+
+/** Code as unfenced pieces: whole when it fits, else one piece per line for the packer. */
+function bareCode(code: string, maxTokens: number): Piece[] {
+  const tokens = countTokens(code);
+  const parts =
+    tokens <= maxTokens ? [{ text: code, tokens, separator: '\n\n' }] : splitCode(code, maxTokens);
+  return parts.map((part, i) => ({
+    ...part,
+    kind: 'code' as const,
+    separator: i === 0 ? '\n\n' : part.separator,
+  }));
 }
 
 /** Lines (list items stay apart), then sentences, then words. */

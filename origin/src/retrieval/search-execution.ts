@@ -4,6 +4,7 @@ import { withSnapshot } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import type { Site } from '../store/sites.js';
 import { rankLexical } from './bm25.js';
+import { joinsOf, withCompounds } from './compounds.js';
 import type { RankedHit } from './fusion.js';
 import type { LexicalIndexes } from './lexical-indexes.js';
 import type { PostingsIndex } from './postings-index.js';
@@ -111,22 +112,27 @@ export class SearchExecution {
       const lexical = request.mode !== 'vector';
       let query = request.query;
       const words = lexical ? spellingWords(query) : [];
-      let state = await readState(client, site.id, query, ef, words);
+      const joins = lexical ? joinsOf(query) : [];
+      let state = await readState(client, site.id, query, ef, [...words, ...joins]);
       let index = lexical ? this.heldIndex(site, request, state) : null;
       const held = index;
       const known =
         held === null
           ? await knownTerms(client, site.id, state.word_lexemes)
           : (lexeme: string) => held.terms.has(lexeme);
-      const unknown = unknownWords(words, state.word_lexemes, known);
-      if (unknown.length > 0) {
-        // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware).
-        const spelt = await respell(client, site.id, query, unknown);
-        if (spelt !== query) {
-          query = spelt;
-          state = await readState(client, site.id, query, ef, []);
-          index = this.heldIndex(site, request, state);
-        }
+      const unknown = unknownWords(words, state.word_lexemes.slice(0, words.length), known);
+      // BM25 reads the query spelt as the site's documents spell it ("middlware" → middleware),
+      // and with the site's compound names of consecutive words ("set cookie" → setCookie).
+      const spelt = withCompounds(
+        unknown.length > 0 ? await respell(client, site.id, query, unknown) : query,
+        joins,
+        state.word_lexemes.slice(words.length),
+        known,
+      );
+      if (spelt !== query) {
+        query = spelt;
+        state = await readState(client, site.id, query, ef, []);
+        index = this.heldIndex(site, request, state);
       }
       const statement = (mode: 'vector' | 'fulltext') =>
         retrievalStatement(site, { ...request, query, mode }, depth, vector, settings);

@@ -7,7 +7,7 @@ import { ensureVectorIndex, type VectorIndexBuilds } from '../db/vector-index.js
 import { assertSiteEmbedder, embeddingText } from '../embedders/site-vectors.js';
 import type { Embedder } from '../embedders/types.js';
 import { AppError } from '../errors.js';
-import type { Chunk, ChunkOptions } from '../ingest/chunk.js';
+import { CHUNK_FORMAT, type Chunk, type ChunkOptions } from '../ingest/chunk.js';
 import type { SourceFormat } from '../ingest/formats.js';
 import type { ParseThread } from '../ingest/parse-thread.js';
 import { BoundedQueue } from '../lib/bounded-queue.js';
@@ -267,7 +267,9 @@ export class IngestionService {
   }
 
   private hash(value: unknown): string {
-    const chunking = `${this.deps.chunking.maxTokens}/${this.deps.chunking.overlapTokens}`;
+    // The chunk format is hashed too: a document stored in an older format is re-chunked when it
+    // is ingested again, even though its text did not change (that is how a site is upgraded).
+    const chunking = `${CHUNK_FORMAT}:${this.deps.chunking.maxTokens}/${this.deps.chunking.overlapTokens}`;
     return createHash('sha256').update(chunking).update(JSON.stringify(value)).digest('hex');
   }
 }

@@ -50,3 +50,29 @@ export async function sectionChunks(
     content: row.content,
   }));
 }
+
+/** Chunks of one document read at most when an answer reads the document around its sources. */
+export const MAX_DOCUMENT_CHUNKS = 64;
+
+/**
+ * Every chunk of a document in order, or null when it has more than `maxChunks` (a long document
+ * is read as retrieved, not whole).
+ */
+export async function documentChunks(
+  pool: Pick<pg.Pool, 'query'>,
+  documentId: number,
+  maxChunks: number = MAX_DOCUMENT_CHUNKS,
+): Promise<SectionChunk[] | null> {
+  const { rows } = await pool.query<{ heading_path: string[]; position: number; content: string }>(
+    `select heading_path, position, content from chunks
+     where document_id = $1 order by position limit $2`,
+    [documentId, maxChunks + 1],
+  );
+  if (rows.length > maxChunks) return null;
+  return rows.map((row) => ({
+    documentId,
+    headingPath: row.heading_path,
+    position: row.position,
+    content: row.content,
+  }));
+}
