@@ -23,6 +23,8 @@ import { freePort, httpsRequest, makeCertificate, ROOT, runCommand, tempDir } fr
 const SERVER_NAME = 'origin.zd.test';
 const PUBLIC_ORIGIN = 'https://chat.zd.test';
 const READERS = 50;
+/** Between two readers' first questions: 50 of them spread over ~6 s, one answer's length. */
+const STAGGER_MS = 120;
 const TOKEN = 'zd-admin-token-0123456789abcdef0123';
 
 const SHIMS: Record<string, string> = {
@@ -201,6 +203,10 @@ describe('zero-downtime deploys: blue-green under 50 readers', () => {
   };
 
   async function reader(id: number, tally: Tally, stop: { now: boolean }): Promise<void> {
+    // Readers start spread over one answer's length: answers all take as long, so readers that
+    // started together would stay in step, and a switch landing late in their common answer would
+    // find every stream on the old color already finished (nothing to cut, half the time).
+    await new Promise((resolve) => setTimeout(resolve, id * STAGGER_MS));
     for (let n = 0; !stop.now && n < 10_000; n++) {
       tally.asked += 1;
       let done = false;
